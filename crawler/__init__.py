@@ -1,0 +1,1 @@
+"""sosik: crawl Korean news portals into PostgreSQL."""

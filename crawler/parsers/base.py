@@ -1,0 +1,255 @@
+"""What every parser shares: the page, its decoding, errors and small DOM helpers.
+
+Korean pages come in UTF-8 and in EUC-KR/CP949, and saved pages often declare one while holding
+the other. Decoding trusts an HTTP charset first, then tries UTF-8 strictly, then CP949 (a
+superset of EUC-KR), and only then decodes with replacement, so one bad byte never loses a page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import lxml.html
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+
+class ParseError(Exception):
+    """A page that should have parsed did not; carries the URL so the log can name it."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{reason}: {url}")
+        self.url = url
+        self.reason = reason
+
+
+class NotAnArticle(ParseError):
+    """The page is not an article (gallery, deleted story, login wall, list page)."""
+
+
+_CHARSET_ALIASES = {"euc-kr": "cp949", "euckr": "cp949", "ks_c_5601-1987": "cp949", "x-windows-949": "cp949",
+                    "ksc5601": "cp949", "utf8": "utf-8"}  # fmt: skip
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().strip('"').lower()
+    return _CHARSET_ALIASES.get(name, name)
+
+
+def decode_html(body: bytes, declared: str | None = None) -> tuple[str, str]:
+    """(text, encoding used). `declared` is the HTTP header's charset, if any."""
+    tried: list[str] = []
+    for enc in (_codec(declared), "utf-8", "cp949"):
+        if not enc or enc in tried:
+            continue
+        tried.append(enc)
+        try:
+            return body.decode(enc), enc
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("utf-8", errors="replace"), "utf-8"
+
+
+@dataclass(slots=True)
+class Page:
+    """A fetched page: what a parser gets. `fetched_at` resolves relative dates."""
+
+    url: str
+    body: bytes
+    encoding: str | None = None  # charset from the HTTP header, if any
+    fetched_at: datetime | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def text(self) -> str:
+        if "text" not in self._cache:
+            self._cache["text"], self._cache["encoding"] = decode_html(self.body, self.encoding)
+        return self._cache["text"]
+
+    @property
+    def used_encoding(self) -> str:
+        self.text  # noqa: B018 - decodes once
+        return self._cache["encoding"]
+
+    @property
+    def tree(self) -> lxml.html.HtmlElement:
+        """The page parsed once with lxml; parsers must not parse it again."""
+        if "tree" not in self._cache:
+            text = self.text
+            if not text.strip():
+                raise ParseError(self.url, "empty page")
+            # lxml refuses str input that carries an XML encoding declaration
+            text = _XML_DECL.sub("", text, count=1)
+            try:
+                self._cache["tree"] = lxml.html.document_fromstring(text)
+            except (etree.ParserError, ValueError) as e:
+                raise ParseError(self.url, f"unparseable HTML ({e})") from e
+        return self._cache["tree"]
+
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
+_WS = re.compile(r"\s+")
+
+
+def norm(s: str | None) -> str:
+    """NFC and every run of whitespace (NBSP, U+3000 too) as one space, trimmed."""
+    if not s:
+        return ""
+    return _WS.sub(" ", unicodedata.normalize("NFC", s)).strip()
+
+
+def css(selector: str) -> CSSSelector:
+    """Compile a CSS selector once, at import, for the hot path."""
+    return CSSSelector(selector, translator="html")
+
+
+def first(nodes: Iterable[Any]) -> Any | None:
+    for n in nodes:
+        return n
+    return None
+
+
+def text_of(node: Any | None) -> str:
+    """The node's text, whitespace collapsed; '' for None."""
+    if node is None:
+        return ""
+    return norm(node.text_content())
+
+
+def meta(tree: lxml.html.HtmlElement, *names: str) -> str | None:
+    """The first non-empty <meta property|name=...> content among `names`."""
+    for name in names:
+        for el in tree.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]", n=name):
+            v = norm(el.get("content"))
+            if v:
+                return v
+    return None
+
+
+def canonical_link(tree: lxml.html.HtmlElement) -> str | None:
+    for el in tree.xpath("//link[@rel='canonical'][@href]"):
+        v = el.get("href", "").strip()
+        if v:
+            return v
+    return None
+
+
+_LD_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
+             "opinionnewsarticle", "blogposting", "webpage"}  # fmt: skip
+
+
+def json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object on the page, flattened out of lists and @graph."""
+    out: list[dict[str, Any]] = []
+    for script in tree.xpath("//script[@type='application/ld+json']"):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            d = stack.pop()
+            if isinstance(d, list):
+                stack.extend(reversed(d))
+            elif isinstance(d, dict):
+                if "@graph" in d:
+                    stack.extend(
+                        reversed(d["@graph"] if isinstance(d["@graph"], list) else [d["@graph"]])
+                    )
+                out.append(d)
+    return out
+
+
+def ld_article(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
+    """The page's NewsArticle-like JSON-LD object, if it has one."""
+    for d in json_ld(tree):
+        t = d.get("@type")
+        types = {x.lower() for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)}
+        if types & _LD_TYPES and (d.get("headline") or d.get("articleBody")):
+            return d
+    return None
+
+
+def ld_names(value: Any) -> list[str]:
+    """Names out of a JSON-LD author/publisher value (str, dict or list of either)."""
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for it in items:
+        if isinstance(it, dict):
+            it = it.get("name")
+        if isinstance(it, str) and norm(it):
+            names.append(norm(it))
+    return names
+
+
+_BLOCK_TAGS = frozenset({"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "li",
+                         "ul", "ol", "table", "tr", "blockquote", "figure", "header", "footer",
+                         "dl", "dt", "dd", "pre", "aside", "main"})  # fmt: skip
+
+
+def paragraphs(node: Any, drop: CSSSelector | None = None) -> list[str]:
+    """The node's text as paragraphs: block elements and `<br><br>` end one, `<br>` alone too.
+
+    Elements matching `drop` are skipped (with their text, not their tail). Scripts, styles and
+    comments never count.
+    """
+    dropped = set(drop(node)) if drop is not None else set()
+    out: list[str] = []
+    buf: list[str] = []
+
+    def flush() -> None:
+        s = norm("".join(buf))
+        if s:
+            out.append(s)
+        buf.clear()
+
+    def walk(el: Any) -> None:
+        for child in el:
+            tag = child.tag if isinstance(child.tag, str) else None
+            if (
+                tag is None
+                or child in dropped
+                or tag
+                in ("script", "style", "noscript", "template", "iframe", "button", "svg", "select")
+            ):
+                pass
+            elif tag == "br":
+                flush()
+            elif tag in _BLOCK_TAGS:
+                flush()
+                if child.text:
+                    buf.append(child.text)
+                walk(child)
+                flush()
+            else:
+                if child.text:
+                    buf.append(child.text)
+                walk(child)
+            if child.tail:
+                buf.append(child.tail)
+
+    if node.text:
+        buf.append(node.text)
+    walk(node)
+    flush()
+    return out
+
+
+def remove(nodes: Iterable[Any]) -> None:
+    """Detach nodes from their tree, keeping each one's tail text in place."""
+    for el in list(nodes):
+        parent = el.getparent()
+        if parent is None:
+            continue
+        el.drop_tree()

@@ -1,0 +1,83 @@
+"""Which parser reads which page: one module per site, picked by host; the generic one otherwise.
+
+A site module exposes any of `parse_article(page)`, `parse_search(page)`, `parse_list(page)`.
+When a site parser raises ParseError on an article (its layout changed under it), the generic
+parser reads the page instead and the item's `parser` says so ("generic<hankookilbo"), so a
+layout change costs precision, not the article; the drift alarm sees the parser name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from crawler.items import ArticleItem, ListPage, SearchPage
+from crawler.parsers.base import NotAnArticle, Page, ParseError
+from crawler.urls import host_of
+
+# portal key -> host suffixes; the key is also the module name, the spider name and item.portal
+SITES: dict[str, tuple[str, ...]] = {
+    "naver": ("naver.com",),
+    "daum": ("daum.net",),
+    "seoul": ("seoul.co.kr",),
+    "hankookilbo": ("hankookilbo.com",),
+    "mk": ("mk.co.kr",),
+    "chosun": ("chosun.com",),
+    "daejonilbo": ("daejonilbo.com",),
+    "yna": ("yna.co.kr",),
+}
+
+_modules: dict[str, ModuleType] = {}
+
+
+def _module(key: str) -> ModuleType:
+    if key not in _modules:
+        _modules[key] = importlib.import_module(f"crawler.parsers.{key}")
+    return _modules[key]
+
+
+def site_key(url: str) -> str | None:
+    """The portal key of a URL's site, or None for a host without a site parser."""
+    host = host_of(url)
+    for key, suffixes in SITES.items():
+        if any(host == s or host.endswith("." + s) for s in suffixes):
+            return key
+    return None
+
+
+def parser_for(url: str) -> ModuleType:
+    key = site_key(url)
+    return _module(key) if key else _module("generic")
+
+
+def parse_article(page: Page) -> ArticleItem:
+    """Parse an article page with its site's parser, falling back to the generic one."""
+    mod = parser_for(page.url)
+    generic = _module("generic")
+    if mod is generic or not hasattr(mod, "parse_article"):
+        return generic.parse_article(page)
+    try:
+        return mod.parse_article(page)
+    except NotAnArticle:
+        raise
+    except ParseError as site_error:
+        try:
+            item = generic.parse_article(page, portal=mod.__name__.rsplit(".", 1)[1])
+        except ParseError:
+            raise site_error from None
+        item.parser = f"generic<{item.portal}"
+        return item
+
+
+def parse_search(page: Page) -> SearchPage:
+    mod = parser_for(page.url)
+    if not hasattr(mod, "parse_search"):
+        raise ParseError(page.url, "no search parser for this host")
+    return mod.parse_search(page)
+
+
+def parse_list(page: Page) -> ListPage:
+    mod = parser_for(page.url)
+    if not hasattr(mod, "parse_list"):
+        raise ParseError(page.url, "no list parser for this host")
+    return mod.parse_list(page)

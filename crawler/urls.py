@@ -1,0 +1,89 @@
+"""URL canonicalisation: one key per article, whatever address it was reached by.
+
+Naver serves one article under many shapes (`/mnews/article/OID/AID`, `/article/OID/AID`,
+`read.naver?oid=&aid=`, sports and entertainment hosts); they all become
+`https://n.news.naver.com/mnews/article/OID/AID`. Daum's copies become
+`https://v.daum.net/v/<17 digits>`; Seoul Shinmun's mirrors and mobile hosts become
+`https://www.seoul.co.kr/news/.../ID`. Any other URL keeps its identity but loses the
+fragment, tracking parameters and a default port, and its host is lower-cased.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+# Query parameters that only say where a click came from; never part of an article's identity.
+TRACKING_PARAMS = frozenset(
+    {
+        "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+        "fbclid", "gclid", "ref", "ref_src", "from", "cp", "wlog_tag3", "wlog_tag1", "outurl",
+        "influxdiv", "sid", "sid1", "sid2", "mode", "mid", "lfrom", "rc", "ntype",
+        "RIGHT_COMMENT_TOT", "m_view", "oid_section", "section",
+    }
+)  # fmt: skip
+
+_NAVER_PATH = re.compile(r"/(?:mnews/)?(?:article|hotissue/article)/(\d{3})/(\d{10})\b")
+_NAVER_HOSTS = re.compile(r"(^|\.)naver\.com$")
+_DAUM_ID = re.compile(r"/v/(\d{17})\b")
+_SEOUL_ARTICLE = re.compile(r"^/news/((?:[A-Za-z0-9_-]+/){1,3})(\d{4})/(\d{2})/(\d{2})/(\d{14})")
+
+
+def naver_ids(url: str) -> tuple[str, str] | None:
+    """(oid, aid) of any Naver article URL shape, or None when it is not one."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not _NAVER_HOSTS.search(host):
+        return None
+    m = _NAVER_PATH.search(parts.path)
+    if m:
+        return m.group(1), m.group(2)
+    q = dict(parse_qsl(parts.query))
+    oid, aid = q.get("oid") or q.get("office_id"), q.get("aid") or q.get("article_id")
+    if oid and aid and oid.isdigit() and aid.isdigit():
+        return oid.zfill(3), aid.zfill(10)
+    return None
+
+
+def naver_article_url(oid: str, aid: str) -> str:
+    return f"https://n.news.naver.com/mnews/article/{oid}/{aid}"
+
+
+def daum_id(url: str) -> str | None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not (host.endswith("daum.net")):
+        return None
+    m = _DAUM_ID.search(parts.path)
+    return m.group(1) if m else None
+
+
+def canonical_url(url: str) -> str:
+    """The one key under which an article is stored (see module docstring)."""
+    url = url.strip()
+    ids = naver_ids(url)
+    if ids:
+        return naver_article_url(*ids)
+    did = daum_id(url)
+    if did:
+        return f"https://v.daum.net/v/{did}"
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "https").lower()
+    host = (parts.hostname or "").lower()
+    if host.endswith("seoul.co.kr") and not host.startswith(("go.", "m.go.", "en.")):
+        m = _SEOUL_ARTICLE.match(parts.path)
+        if m:
+            return f"https://www.seoul.co.kr/news/{m.group(1)}{m.group(2)}/{m.group(3)}/{m.group(4)}/{m.group(5)}"
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k not in TRACKING_PARAMS and not k.startswith("utm_")
+    ]
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()

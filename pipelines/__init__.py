@@ -1,0 +1,1 @@
+"""Item pipelines: validate, clean, dedupe, store; one job each."""
