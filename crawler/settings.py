@@ -1,0 +1,65 @@
+"""Scrapy settings for sosik: polite by default, every component's own prefixed settings.
+
+Operators override any of these with `sosik crawl … -s NAME=VALUE` or `SOSIK_*` environment
+variables read in crawler.cli.
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "sosik"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# An honest User-Agent with a contact address (SOSIK_CONTACT sets it from the environment).
+SOSIK_CONTACT = "set SOSIK_CONTACT to an e-mail or URL"
+USER_AGENT = "sosik/0.1 (+news research crawler; contact: set SOSIK_CONTACT)"
+
+# Politeness: robots.txt, few requests per site at once, a delay, AutoThrottle.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Retry-After-aware retries for 429/503 replace Scrapy's plain retry middleware.
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Replay rewrites requests to the local server after every other middleware saw the real URL.
+    "crawler.replay.ReplayMiddleware": 950,
+}
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.clean.CleanPipeline": 200,
+    "pipelines.dedupe.DedupePipeline": 300,
+    "pipelines.store.StorePipeline": 400,
+}
+
+EXTENSIONS = {
+    "crawler.runs.RunRecorder": 100,
+}
+
+# Component settings (each component reads only its prefix).
+STORE_BATCH_SIZE = 100  # articles written per transaction
+STORE_CLUSTER_DISTANCE = 3  # SimHash bits within which two articles are one story
+STORE_CLUSTER_WINDOW_DAYS = 3
+DEDUPE_PREFILTER = True
+
+# Retry-After handling (crawler.middlewares.RetryAfterMiddleware)
+RETRYAFTER_MAX_WAIT = 300  # seconds; a longer Retry-After is capped here
+RETRYAFTER_BACKOFF_BASE = 2.0  # seconds, doubled per retry when no Retry-After is given
+
+FEED_EXPORT_ENCODING = "utf-8"

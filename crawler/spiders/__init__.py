@@ -1,0 +1,1 @@
+"""Spiders navigate (search pages, paging, date windows, article links); parsers extract."""

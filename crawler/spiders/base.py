@@ -1,0 +1,125 @@
+"""What every sosik spider shares: turning responses into pages, article callbacks, accounting.
+
+A broken page never crashes a crawl and never passes silently: NotAnArticle and ParseError are
+counted in stats (`parse/not_article`, `parse/error`), logged with the URL and kept in
+`spider.errors` for the run record; download failures likewise (`fetch/error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.dates import KST, parse_date_arg
+from crawler.items import ArticleItem, SearchPage
+from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_search
+from crawler.urls import canonical_url
+
+MAX_ERRORS_KEPT = 200
+
+
+def _bool(v: Any) -> bool:
+    return str(v).lower() in ("1", "true", "yes", "on")
+
+
+class SosikSpider(scrapy.Spider):
+    """Base class: arguments common to every spider and the article callback."""
+
+    portal = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[dict[str, str]] = []
+        self.max_pages = int(kwargs.get("pages", 1) or 0)  # 0 = until the last page
+        self.since: date | None = parse_date_arg(kwargs["since"]) if kwargs.get("since") else None
+        self.until: date | None = parse_date_arg(kwargs["until"]) if kwargs.get("until") else None
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since {self.since} is after until {self.until}")
+        self.sort = kwargs.get("sort", "recent")
+        if self.sort not in ("recent", "relevance"):
+            raise ValueError(f"sort must be recent or relevance, not {self.sort!r}")
+        self.follow_articles = _bool(kwargs.get("articles", "1"))
+
+    # -- pages -------------------------------------------------------------------------------
+    def page_of(self, response: Response) -> Page:
+        ctype = response.headers.get("Content-Type", b"").decode("latin-1")
+        charset = None
+        if "charset=" in ctype.lower():
+            charset = ctype.lower().split("charset=", 1)[1].split(";")[0].strip()
+        return Page(
+            url=response.url, body=response.body, encoding=charset, fetched_at=datetime.now(KST)
+        )
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.crawler.stats.inc_value(key, n)
+
+    def record_error(self, kind: str, url: str, reason: str) -> None:
+        self.count(f"{kind}/error")
+        self.logger.warning("%s error at %s: %s", kind, url, reason)
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append({"kind": kind, "url": url, "reason": reason})
+
+    def errback(self, failure: Any) -> None:
+        request = failure.request
+        url = request.meta.get("replay_original", request.url)
+        reason = failure.getErrorMessage() or failure.type.__name__
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        if status is not None:
+            reason = f"HTTP {status}"
+        self.record_error("fetch", url, reason)
+
+    # -- search pages ----------------------------------------------------------------------
+    def search_page(self, response: Response) -> SearchPage | None:
+        """Parse a search page; None (counted, logged) when it does not parse."""
+        page = self.page_of(response)
+        self.count("pages/search")
+        try:
+            result = parse_search(page)
+        except ParseError as e:
+            self.record_error("parse", response.url, e.reason)
+            return None
+        if not result.hits and len(response.body) > 2000:
+            # A non-empty page with no results is how a markup change first shows.
+            self.count("drift/search_empty")
+            self.logger.warning("search page parsed to zero results: %s", response.url)
+        self.count("items/search_hits", len(result.hits))
+        return result
+
+    def article_request(self, url: str, aliases: list[str] | None = None) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.errback,
+            cb_kwargs={"aliases": [a for a in aliases or [] if a]},
+        )
+
+    # -- articles ----------------------------------------------------------------------------
+    def parse_article(
+        self, response: Response, aliases: list[str] | None = None
+    ) -> Iterator[ArticleItem]:
+        page = self.page_of(response)
+        self.count("pages/article")
+        try:
+            item = parse_article(page)
+        except NotAnArticle as e:
+            self.count("parse/not_article")
+            self.logger.info("not an article (%s): %s", e.reason, response.url)
+            return
+        except ParseError as e:
+            self.record_error("parse", response.url, e.reason)
+            return
+        item.fetched_at = page.fetched_at
+        extra = [response.url, response.request.url if response.request else None, *(aliases or [])]
+        for u in extra:
+            if not u or "/__replay__/" in u:
+                continue
+            # both forms: the canonical one for identity, the address as linked for hits
+            for form in (canonical_url(u), u):
+                if form != item.url and form not in item.urls:
+                    item.urls.append(form)
+        self.count(f"parser/{item.parser.split('/')[0]}")
+        yield item
