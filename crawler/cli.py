@@ -78,6 +78,8 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
             out[k] = v
     if args.no_articles:
         out["articles"] = "0"
+    if args.incremental:
+        out["incremental"] = "1"
     return out
 
 
@@ -226,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
     c.add_argument("--date", help="naver_section: one day, YYYY-MM-DD")
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
+    c.add_argument(
+        "--incremental",
+        action="store_true",
+        help="stop paging at a result page whose hits are all stored already",
+    )
     c.add_argument(
         "--replay",
         action="append",

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from crawler.dates import parse_date_arg
+from crawler.dates import KST, parse_date_arg
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 SECTION_PORTAL = "naver_section"
@@ -123,7 +123,12 @@ class Crawl:
 
     @property
     def key(self) -> str:
-        return f"{self.spider}:{self.query or self.section or ''}"
+        return crawl_key(self.spider, self.query, self.section)
+
+
+def crawl_key(spider: str, query: str | None = None, section: str | None = None) -> str:
+    """What identifies one crawl of a job across runs: spider and query (or section)."""
+    return f"{spider}:{query or section or ''}"
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -361,19 +366,20 @@ def due_jobs(
 
 # -- what --------------------------------------------------------------------------------------
 def crawl_window(
-    job: Job, today: date, last_success: datetime | None, tz: tzinfo
+    job: Job, today: date, last_success: datetime | None
 ) -> tuple[date | None, date | None]:
     """The since/until of a job's next crawl.
 
     The job's own window (`days`, `since`, `until`) bounds it; with `resume_window`, it starts
     no earlier than the day the last successful run of the same crawl started (its start, not
-    its end: a result published while that crawl ran may not have been listed yet).
+    its end: a result published while that crawl ran may not have been listed yet). Days are
+    Korean days, as the portals' dates are.
     """
     since = job.since
     if job.days is not None:
         since = today - timedelta(days=job.days - 1)
     if job.resume_window and last_success is not None:
-        resumed = last_success.astimezone(tz).date()
+        resumed = last_success.astimezone(KST).date()
         since = resumed if since is None else max(since, resumed)
     until = job.until
     if since and until and since > until:
@@ -382,16 +388,14 @@ def crawl_window(
 
 
 def crawl_commands(
-    job: Job,
-    today: date,
-    last_success: dict[str, datetime] | None = None,
-    tz: tzinfo | None = None,
+    job: Job, today: date, last_success: dict[str, datetime] | None = None
 ) -> list[Crawl]:
     """The `sosik crawl` command lines of one run of `job`, one per portal and query/section.
 
-    `last_success` maps a Crawl.key to the start of its last successful run.
+    `today` is the Korean date; `last_success` maps a Crawl.key to the start of its last
+    successful run. `stop_at_known` applies to search portals (a section list already stops
+    where it brings no new link).
     """
-    tz = tz or ZoneInfo(DEFAULT_TIMEZONE)
     last_success = last_success or {}
     out: list[Crawl] = []
     targets: list[tuple[str, str | None, str | None]] = []
@@ -402,7 +406,7 @@ def crawl_commands(
             targets += [(portal, q, None) for q in job.queries]
     for spider, query, section in targets:
         probe = Crawl(spider, (), query, section)
-        since, until = crawl_window(job, today, last_success.get(probe.key), tz)
+        since, until = crawl_window(job, today, last_success.get(probe.key))
         argv: list[str] = ["crawl", spider]
         if query is not None:
             argv += ["--query", query, "--sort", job.sort]
@@ -418,7 +422,7 @@ def crawl_commands(
             argv += ["--until", until.isoformat()]
         if not job.articles:
             argv.append("--no-articles")
-        if job.stop_at_known:
+        if job.stop_at_known and query is not None:
             argv.append("--incremental")
         argv += ["-s", f"SOSIK_JOB={job.name}"]
         for k, v in job.settings.items():

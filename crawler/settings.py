@@ -50,6 +50,10 @@ ITEM_PIPELINES = {
 
 EXTENSIONS = {
     "crawler.runs.RunRecorder": 100,
+    # A live progress line on stderr (SOSIK_PROGRESS=0 turns it off).
+    "crawler.progress.Progress": 500,
+    # /metrics for Prometheus, only when SOSIK_METRICS_PORT is set (crawler/metrics.py).
+    "crawler.metrics.Metrics": 510,
 }
 
 # Component settings (each component reads only its prefix).

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 
 from crawler.dates import KST, parse_date_arg
-from crawler.items import ArticleItem, SearchPage
+from crawler.items import ArticleItem, SearchHit, SearchPage
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_search
 from crawler.urls import canonical_url
 
@@ -43,6 +44,17 @@ class SosikSpider(scrapy.Spider):
         if self.sort not in ("recent", "relevance"):
             raise ValueError(f"sort must be recent or relevance, not {self.sort!r}")
         self.follow_articles = _bool(kwargs.get("articles", "1"))
+        self.incremental = _bool(kwargs.get("incremental", "0"))
+        self._known_db: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SosikSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # The run record's args: what was asked for, and the scheduled job it belongs to.
+        spider.run_args = {k: v for k, v in kwargs.items() if v not in (None, "")}
+        if crawler.settings.get("SOSIK_JOB"):
+            spider.run_args["job"] = crawler.settings.get("SOSIK_JOB")
+        return spider
 
     # -- pages -------------------------------------------------------------------------------
     def page_of(self, response: Response) -> Page:
@@ -88,6 +100,39 @@ class SosikSpider(scrapy.Spider):
             self.logger.warning("search page parsed to zero results: %s", response.url)
         self.count("items/search_hits", len(result.hits))
         return result
+
+    def page_is_known(self, hits: list[SearchHit]) -> bool:
+        """incremental=1: True when every hit of a result page is stored already.
+
+        Results come newest first, so such a page means this search has caught up with what
+        earlier crawls stored, and the spider stops paging. Ask before yielding the page's own
+        hits. A database that cannot answer means "not known": paging goes on.
+        """
+        if not self.incremental or not hits:
+            return False
+        from db.jobs import known_urls
+
+        urls = [u for h in hits for u in (h.url, h.portal_url) if u]
+        try:
+            if self._known_db is None:
+                from db.connection import connect
+
+                self._known_db = connect(self.crawler.settings.get("STORE_DATABASE_URL") or None)
+                self.crawler.signals.connect(self._close_known_db, signal=signals.spider_closed)
+            query = getattr(self, "query", "")
+            known = known_urls(self._known_db, urls, hits[0].portal or self.portal, query)
+        except Exception as e:  # noqa: BLE001 - the check is an optimisation, never a failure
+            self.logger.warning("incremental: cannot ask the database (%s); paging on", e)
+            return False
+        if all(h.url in known or h.portal_url in known for h in hits):
+            self.count("incremental/known_pages")
+            return True
+        return False
+
+    def _close_known_db(self) -> None:
+        if self._known_db is not None:
+            self._known_db.close()
+            self._known_db = None
 
     def article_request(self, url: str, aliases: list[str] | None = None) -> scrapy.Request:
         return scrapy.Request(

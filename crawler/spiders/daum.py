@@ -72,11 +72,14 @@ class DaumSpider(SosikSpider):
         result = self.search_page(response)
         if result is None:
             return
+        known = self.page_is_known(result.hits)  # before this page's hits are stored
         for hit in result.hits:
             hit.page, hit.query = page, self.query
             yield hit
             if self.follow_articles:
                 yield self.article_request(hit.url, [hit.url, hit.portal_url])
         more = result.has_next if result.has_next is not None else len(result.hits) >= PAGE_SIZE
+        if known:
+            return  # incremental: the rest was stored by earlier crawls
         if more and page < MAX_PAGE and not (self.max_pages and page >= self.max_pages):
             yield self.search_request(page + 1)

@@ -76,6 +76,7 @@ class NaverSpider(SosikSpider):
         result = self.search_page(response)
         if result is None:
             return
+        known = self.page_is_known(result.hits)  # before this page's hits are stored
         for hit in result.hits:
             hit.page = page
             hit.query = self.query
@@ -85,7 +86,7 @@ class NaverSpider(SosikSpider):
                 target = hit.portal_url or hit.url
                 yield self.article_request(target, [hit.url, hit.portal_url])
         more = result.has_next if result.has_next is not None else len(result.hits) >= PAGE_SIZE
-        if not more or (self.max_pages and page >= self.max_pages):
+        if known or not more or (self.max_pages and page >= self.max_pages):
             return
         if (page * PAGE_SIZE + 1) > MAX_START:
             yield from self.split_window(since, until)

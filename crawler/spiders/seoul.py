@@ -54,6 +54,7 @@ class SeoulSpider(SosikSpider):
         result = self.search_page(response)
         if result is None:
             return
+        known = self.page_is_known(result.hits)  # before this page's hits are stored
         older = 0
         for hit in result.hits:
             day = hit.published_at.date() if hit.published_at else None
@@ -66,8 +67,8 @@ class SeoulSpider(SosikSpider):
             yield hit
             if self.follow_articles:
                 yield self.article_request(hit.url, [hit.url, hit.portal_url])
-        if result.hits and older == len(result.hits):
-            return  # newest first: every later page is older still
+        if known or (result.hits and older == len(result.hits)):
+            return  # newest first: every later page is older still (or stored already)
         more = result.has_next if result.has_next is not None else len(result.hits) >= PAGE_SIZE
         if more and not (self.max_pages and page >= self.max_pages):
             yield self.search_request(page + 1)
