@@ -400,9 +400,8 @@ def _parse_sports(page: Page, body: Any, meta: _Meta) -> ArticleItem:
     if head is None:
         head = body.getroottree().getroot()
     logo = first(_BY_ID(body, ids=_SP_PRESS_IDS))
-    publisher = (_attr(_SP_PRESS(logo), "alt", "title") if logo is not None else None) or _press(
-        meta
-    )
+    publisher = _attr(_SP_PRESS(logo), "alt", "title") if logo is not None else None
+    publisher = publisher or _press(meta)
     published, updated = _labelled_dates(
         (t, t) for t in (s.text_content() for s in _SP_DATES(head))
     )
@@ -564,6 +563,16 @@ def _first_profiles(ul: Any) -> dict[Any, Any]:
     return out
 
 
+def _up_to(el: Any, stop: Any) -> list[Any]:
+    """The ancestors of `el` below `stop`, nearest first (a walk that ends at the list)."""
+    out = []
+    for anc in el.iterancestors():
+        if anc is stop:
+            break
+        out.append(anc)
+    return out
+
+
 def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | None) -> dict:
     publisher = norm(_S_PRESS(profile)) or norm(_S_PRESS_ALT(profile)).removesuffix(
         "의 프로필 이미지"
@@ -591,8 +600,14 @@ def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | No
     }
 
 
-def _has_next(page: Page, section: Any) -> bool | None:
-    """Whether another result page exists: the legacy next button, or the scroll loader's URL."""
+def _has_next(page: Page, section: Any, hits: int) -> bool | None:
+    """Whether another result page exists: the legacy next button, or the scroll loader's URL.
+
+    A list with no result in it ends the paging whatever else the page carries, so a spider
+    never walks empty pages up to the result cap.
+    """
+    if hits == 0:
+        return False
     disabled = _S_NEXT_BUTTON(section)
     if disabled:
         return disabled[0] != "true"
@@ -625,10 +640,14 @@ def parse_search(page: Page) -> SearchPage:
             anchor = next(headline.iterancestors("a"), None)
             if anchor is None:
                 continue
-            item = next((a for a in anchor.iterancestors() if a in profiles), None)
+            chain = _up_to(anchor, ul)
+            at = next((i for i, a in enumerate(chain) if a in profiles), None)
+            if at is None:
+                continue
+            item = chain[at]
             # A related-news box nests whole sub-results inside a result: skip an item that
             # sits inside one already taken (or repeats it).
-            if item is None or item in taken or any(a in taken for a in item.iterancestors()):
+            if any(a in taken for a in chain[at:]):
                 continue
             taken.add(item)
             fields = _hit(item, anchor, headline, profiles[item], now)
@@ -641,7 +660,7 @@ def parse_search(page: Page) -> SearchPage:
         query=query,
         hits=hits,
         total_count=_total_count(section),
-        has_next=_has_next(page, section),
+        has_next=_has_next(page, section, len(hits)),
     )
 
 
@@ -660,6 +679,11 @@ _L_CLUSTER = css("div.section_index div.cluster_group._cluster_content a.cluster
 # News home: the press-edited grid ("언론사편집"), one story per press card; the reporter-series
 # block (div.comp_series_subscribe) next to it is not news.
 _L_HOME = css("div.comp_journal_subscribe a.cjs_news_a")
+# Since 2023 the old list URLs redirect to news.naver.com/section/… and /breakingnews/…, whose
+# lists are ul.sa_list of li.sa_item with the title link a.sa_text_title (the thumbnail link has
+# its own class, so no duplicates). No saved page of that layout is in the corpus: this is the
+# last fallback, so it cannot change what the older pages give.
+_L_SA = css("ul.sa_list a.sa_text_title")
 
 
 def _next_page(page: Page, main: Any) -> str | None:
@@ -686,7 +710,8 @@ def parse_list(page: Page) -> ListPage:
         links = _hrefs(_L_CLUSTER(main))
         if links:
             return ListPage(links=links)
-    links = _hrefs(_L_HOME(tree))
-    if links:
-        return ListPage(links=links)
+    for sel in (_L_HOME, _L_SA):
+        links = _hrefs(sel(tree))
+        if links:
+            return ListPage(links=links)
     raise ParseError(page.url, "naver list: no known news list on this page")

@@ -212,6 +212,16 @@ def test_search_without_paging_sign_says_none():
     assert result.hits[0].published_at is None  # no crawl time to resolve it against
 
 
+def test_search_page_past_the_last_result_ends_paging():
+    html = (DIR / "search_renamed_wrappers.html").read_text("utf-8")
+    start, end = html.index("<li"), html.rindex("</li>") + len("</li>")
+    empty = html[:start] + html[end:]  # the scroll loader's URL is still in the page
+    result = naver.parse_search(
+        Page(url="https://search.naver.com/search.naver?where=news&start=3991", body=empty.encode())
+    )
+    assert result.hits == [] and result.has_next is False
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 
@@ -226,6 +236,15 @@ def test_list_links_and_next_page_after_a_page_group():
     assert result.next_url == (
         "https://news.naver.com/main/list.naver?mode=LS2D&sid2=264&mid=shm&sid1=100&date=20170101&page=11"
     )
+
+
+def test_section_list_of_the_2023_layout():
+    result = naver.parse_list(page("list_section_2023.html", "https://news.naver.com/section/100"))
+    assert result.links == [
+        "https://n.news.naver.com/mnews/article/986/0000000031?sid=100",
+        "https://n.news.naver.com/mnews/article/985/0000000032?sid=100",
+    ]  # the thumbnail repeats the first link and is not counted twice
+    assert result.next_url is None
 
 
 def test_a_page_without_a_list_is_a_parse_error():
