@@ -46,7 +46,6 @@ from crawler.parsers.base import (
     text_of,
 )
 from crawler.urls import canonical_url, host_of
-from pipelines.text import clean_paragraphs
 
 logger = logging.getLogger(__name__)
 
@@ -521,7 +520,7 @@ def trafilatura_text(page: Page) -> str:
 
 @dataclass(slots=True)
 class Text:
-    """The article text as found, before the cleaning rules, and where it came from."""
+    """The article text as found (the clean pipeline still has to run), and where it came from."""
 
     paras: list[str]
     how: str  # itemprop | density | script-json | ld-json | trafilatura
@@ -531,7 +530,7 @@ class Text:
 
     @property
     def size(self) -> int:
-        return sum(map(len, clean_paragraphs(self.paras)))
+        return sum(map(len, self.paras))
 
 
 def _from_node(node: Any, how: str) -> Text:
@@ -613,7 +612,7 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
     title = title_of(page, metas, ld, _site_names(page, metas, ld, publisher))
 
     text = body_of(page, ld)
-    body = "\n\n".join(clean_paragraphs(text.paras))
+    body = "\n\n".join(text.paras)  # the clean pipeline drops bylines, credits, promo lines
     if not body:
         raise ParseError(page.url, "no article text found")
     if not title:
