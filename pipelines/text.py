@@ -11,18 +11,29 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WS = re.compile(r"\s+")
-
 
 def norm(s: str | None) -> str:
-    """NFC, every whitespace run as one space, trimmed."""
+    """NFC, every whitespace run as one space, trimmed.
+
+    str.split() splits on exactly the characters a regex whitespace class matches (str.isspace),
+    three times faster than a regex substitution on Korean text; this runs on every paragraph.
+    """
     if not s:
         return ""
-    return _WS.sub(" ", unicodedata.normalize("NFC", s)).strip()
+    return " ".join(unicodedata.normalize("NFC", s).split())
 
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _NAME = r"[가-힣]{2,4}"
+
+
+# One or more names, each after the first behind a separator or a space. Written so that a run of
+# Hangul can be cut into names in one way only: "(?:NAME\s*[·,]?\s*)+" tries every split of a
+# long word and took 0.4 s on one ordinary paragraph (catastrophic backtracking).
+def _names(seps: str) -> str:
+    return rf"{_NAME}(?:\s*[{seps}]\s*{_NAME}|\s+{_NAME})*"
+
+
 _ROLE = r"(?:선임|수석|객원|전문|편집|논설|기획|인턴|사진|영상|취재)?\s*(?:기자|특파원|논설위원|위원|에디터|PD|앵커|통신원|리포터|대기자|기자단)"
 
 # Whole paragraphs that are not article text.
@@ -30,8 +41,8 @@ _DROP_PARAGRAPH = [
     re.compile(p)
     for p in (
         rf"^{_EMAIL}$",  # lkh2011@newsis.com
-        rf"^[\[\(<]?\s*(?:{_NAME}\s*(?:·|,|/)?\s*)+{_ROLE}?\s*[\]\)>]?\s*[\(<\[]?\s*{_EMAIL}\s*[\)>\]]?$",
-        rf"^[\[\(<]?\s*(?:[\w가-힣·&]+\s*=\s*)?(?:{_NAME}\s*(?:·|,)?\s*)+{_ROLE}\s*[\]\)>]?\s*(?:{_EMAIL})?$",
+        rf"^[\[\(<]?\s*{_names('·,/')}\s*{_ROLE}?\s*[\]\)>]?\s*[\(<\[]?\s*{_EMAIL}\s*[\)>\]]?$",
+        rf"^[\[\(<]?\s*(?:[\w가-힣·&]+\s*=\s*)?{_names('·,')}\s*{_ROLE}\s*[\]\)>]?\s*(?:{_EMAIL})?$",
         r"^[\[\(]\s*[^\]\)]{1,20}(?:방송|뉴스쇼|라디오)\s*[^\]\)]{0,10}[\]\)]$",  # [OO방송 뉴스쇼]
         r"(?:무단\s*전재|무단\s*복제|재배포\s*금지|All rights reserved|저작권자\s*[ⓒ©(]|Copyright\s*[ⓒ©(])",
         r"^<\s*저작권자",
@@ -53,7 +64,7 @@ _DROP_PARAGRAPH = [
 
 # A byline or e-mail glued to the end of the last paragraph ("... 말했다. 홍길동 기자 hong@x.com").
 _TRAILING_BYLINE = re.compile(
-    rf"(?<=[.!?”\"'’)\]다])\s*[\[\(<]?\s*(?:[\w가-힣]+\s*=\s*)?(?:{_NAME}\s*(?:·|,)?\s*)+{_ROLE}\s*"
+    rf"(?<=[.!?”\"'’)\]다])\s*[\[\(<]?\s*(?:[\w가-힣]+\s*=\s*)?{_names('·,')}\s*{_ROLE}\s*"
     rf"(?:[\(<\[]?\s*{_EMAIL}\s*[\)>\]]?)?\s*[\]\)>]?\s*$"
 )
 _TRAILING_EMAIL = re.compile(rf"(?<=[.!?”\"'’)\]다])\s*[\(<\[]?\s*{_EMAIL}\s*[\)>\]]?\s*$")
