@@ -1,0 +1,355 @@
+"""Daum (다음뉴스, v.daum.net): article pages and news search (search.daum.net, w=news).
+
+Example URLs: https://v.daum.net/v/20180516162315753 (article; news.v.daum.net is the older
+host of the same page), https://search.daum.net/search?w=news&q=손흥민 (search).
+
+Daum republishes other outlets' stories, so the publisher is the original press (never
+다음뉴스), the article URL is Daum's 17-digit id (the page's og:url is only a short alias), and
+reporters often appear only in the wire dateline. Checked against the saved pages in the corpus
+(articles of 2010/2018 as served in 2022, a search page of 2026-09).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from lxml import etree
+
+from crawler.dates import parse_datetime
+from crawler.items import ArticleItem, SearchHit, SearchPage
+from crawler.parsers.base import Page, ParseError, css, first, paragraphs
+from crawler.parsers.yna import (
+    byline_names,
+    collapse,
+    dateline_authors,
+    meta_content,
+    node_text,
+)
+from crawler.urls import daum_id
+
+PORTAL = "daum"
+PARSER_ARTICLE = "daum.v/1"
+PARSER_SEARCH = "daum.search/1"
+
+# ---------------------------------------------------------------------------------------------
+# Article
+# ---------------------------------------------------------------------------------------------
+
+# Selectors are XPath on tag names where every piece of evidence agrees on the tag: a wildcard
+# `.class` selector walks every node of the page, and the whole parser has to cost less than
+# lxml's own parse of the page (the benchmark's budget).
+
+# Three containers, found in one walk of the document (every `div.*_view`, picked in Python): the header `div.head_view` (press logo,
+# headline, info line; every saved page, 2010–2018 stories served in 2022, and the 2026 third-party
+# parsers), `div.news_view` (deck + body) and `div.article_view` (id harmonyContainer; the body).
+_CONTAINERS = etree.XPath("descendant::div[contains(@class, '_view')]")
+_TITLE = css("h3.tit_view")
+# Info line: one `span.txt_info` per item; a date item wraps `span.num_date` and starts with its
+# label (입력/수정), a byline item is plain text ("이근홍"). Read by class, not position: a 2026
+# parser takes the byline as the first item, but the Yonhap pages have no byline item at all.
+_INFO_ITEMS = etree.XPath("descendant::span[contains(@class, 'txt_info')]")
+# Press logo: `em.info_cp > a.link_cp > img@alt` = "연합뉴스". The link is the press's home page,
+# not the story, so it is never taken for original_url.
+_CP_LOGO = etree.XPath("descendant::a[contains(@class, 'link_cp')]//img[@alt]")
+# Deck: `strong.summary_view`, a child of `div.news_view` above the body (2 of 3 saved pages).
+_SUMMARY = etree.XPath("strong[contains(@class, 'summary_view')]")
+# Body: `div.article_view` wraps one `section` of paragraphs (`p/div[dmcf-ptype=general]`) and
+# figures (`figure[dmcf-ptype=figure]` with `figcaption.txt_caption`); the copyright `<p>` is a
+# sibling of `section`, outside it. A page without `section` is read whole (the cleaning rules drop
+# the copyright line then).
+_SECTION = etree.XPath("descendant::section[1]")
+_SKIP_TAGS = frozenset(
+    {"figure", "figcaption", "script", "style", "ins", "iframe", "aside", "noscript"}
+)
+_SKIP_PTYPES = frozenset({"figure", "embed", "video", "image", "ad"})
+_BODY_DROP = css("figure, figcaption, .txt_caption, ins, iframe, aside")
+_INLINE_TAGS = frozenset({"b", "strong", "i", "em", "u", "span", "a", "sup", "sub", "mark", "font"})
+# The portal's section label: a screen-reader-only `h2#kakaoBody` ("사회") in `#kakaoContent`, two
+# levels above the header (`#kakaoContent > #cSub > div.head_view`).
+_SECTION_LABEL = etree.XPath("h2[@id='kakaoBody']")
+# A link to the publisher's own copy, when the header shows one ("기사원문"/"원문보기"). None of
+# the saved pages has one; matched by its label because no class name for it is known.
+_ORIGINAL_LINKS = etree.XPath("descendant::a[starts-with(@href, 'http')][contains(., '원문')]")
+_ORIGINAL_LABEL = re.compile(r"(?:기사\s*)?원문(?:\s*보기)?")
+# The id also appears on the comment and reaction widgets (`data-post-id="@2018…"`,
+# `data-item-key`); used only when the request URL lacks it (a short-alias URL).
+_ID_ATTR = re.compile(r'data-(?:item-key|post-id)="@?(\d{17})"')
+
+_PORTAL_NAMES = frozenset({"다음뉴스", "다음", "Daum", "daum", "Daum 뉴스", "카카오"})
+
+
+def parse_article(page: Page) -> ArticleItem:
+    """A Daum copy of an article: original press, 17-digit URL, body from `.article_view`."""
+    tree = page.tree
+    head = news = view = None
+    for el in _CONTAINERS(tree):
+        cls = el.get("class", "")
+        if head is None and "head_view" in cls:
+            head = el
+        elif news is None and "news_view" in cls:
+            news = el
+        elif view is None and "article_view" in cls:
+            view = el
+    scope = head if head is not None else tree
+
+    title = node_text(first(_TITLE(scope))) or collapse(meta_content(tree, "og:title"))
+    if not title:
+        raise ParseError(page.url, "Daum headline (h3.tit_view) not found")
+    if view is None:
+        raise ParseError(page.url, "Daum body (div.article_view) not found")
+    paras = _body(view)
+    if not paras:
+        raise ParseError(page.url, "Daum body is empty")
+
+    published, updated, byline = _info_line(scope)
+    # og:regDate has seconds (GOLD.md keeps them); the visible 입력 line has minutes only.
+    published = parse_datetime(meta_content(tree, "og:regDate")) or published
+
+    authors: list[str] = []
+    for text in byline:
+        authors.extend(n for n in byline_names(text) if n not in authors)
+    if not authors and not byline:
+        authors = dateline_authors(paras[0])
+
+    return ArticleItem(
+        url=f"https://v.daum.net/v/{_article_id(page)}",
+        portal=PORTAL,
+        title=title,
+        body="\n\n".join(paras),
+        publisher=_publisher(tree, scope),
+        subtitle=_subtitle(news if news is not None else tree),
+        authors=authors,
+        section=_section_label(head),
+        published_at=published,
+        updated_at=updated,
+        original_url=_original_url(scope),
+        urls=[u for u in (meta_content(tree, "og:url"),) if u],
+        parser=PARSER_ARTICLE,
+        fetched_at=page.fetched_at,
+    )
+
+
+def _body(view: Any) -> list[str]:
+    """The paragraphs of `section` (or of the whole container when it has none).
+
+    Daum's paragraphs are the section's children, so they are read one by one: one holding only
+    text and inline tags is taken whole, anything else (<br>, nested blocks, scripts) goes
+    through the general walk.
+    """
+    section = first(_SECTION(view))
+    if section is None:
+        return paragraphs(view, drop=_BODY_DROP)
+    out: list[str] = []
+    for child in section:
+        tag = child.tag if isinstance(child.tag, str) else None
+        if tag is None or tag in _SKIP_TAGS or child.get("dmcf-ptype") in _SKIP_PTYPES:
+            continue
+        if not len(child):
+            t = collapse(child.text)
+        elif any(d.tag not in _INLINE_TAGS for d in child.iterdescendants()):
+            out.extend(paragraphs(child, drop=_BODY_DROP))
+            continue
+        else:
+            t = node_text(child)
+        if t:
+            out.append(t)
+    return out
+
+
+def _article_id(page: Page) -> str:
+    did = daum_id(page.url)
+    if did:
+        return did
+    m = _ID_ATTR.search(page.text)
+    if m:
+        return m.group(1)
+    raise ParseError(page.url, "no 17-digit Daum article id in the URL or the page")
+
+
+def _info_line(scope: Any) -> tuple[Any, Any, list[str]]:
+    """(published, updated, byline texts) from the header's info items."""
+    published = updated = None
+    byline: list[str] = []
+    for item in _INFO_ITEMS(scope):
+        text = node_text(item)
+        if not any("num_date" in (c.get("class") or "") for c in item):
+            if text:
+                byline.append(text)
+            continue
+        dt = parse_datetime(text)
+        if text.startswith("수정"):
+            updated = dt
+        elif published is None:
+            published = dt
+    return published, updated, byline
+
+
+def _publisher(tree: Any, scope: Any) -> str | None:
+    """The original press: og:article:author, else the logo's alt; never the portal's name."""
+    v = collapse(meta_content(tree, "og:article:author"))
+    if v and v not in _PORTAL_NAMES:
+        return v
+    for img in _CP_LOGO(scope):
+        v = collapse(img.get("alt"))
+        if v and v not in _PORTAL_NAMES:
+            return v
+    return None
+
+
+def _subtitle(scope: Any) -> str | None:
+    el = first(_SUMMARY(scope))
+    if el is None:
+        return None
+    return "\n".join(paragraphs(el)) or None
+
+
+def _section_label(head: Any) -> str | None:
+    anc = head
+    for _ in range(3):
+        anc = anc.getparent() if anc is not None else None
+        if anc is None:
+            return None
+        label = first(_SECTION_LABEL(anc))
+        if label is not None:
+            return node_text(label) or None
+    return None
+
+
+def _original_url(scope: Any) -> str | None:
+    for a in _ORIGINAL_LINKS(scope):
+        href = a.get("href", "")
+        if "daum.net" not in href and _ORIGINAL_LABEL.fullmatch(node_text(a)):
+            return href
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Search (search.daum.net, w=news)
+# ---------------------------------------------------------------------------------------------
+
+# Results: `ul.c-list-basic > li[data-docid]` (10 on the 2026-09 page). `data-docid` marks a
+# search document; the aside (#mAside: trends, keyword boxes) has none. If the list class
+# changes, every `li[data-docid]` that links to a Daum article is taken instead. Inside an item
+# the selectors name their tags (all as on the saved page): class-only selectors walk every
+# node, and this page is 85 KB.
+_SEARCH_ITEMS = css("ul.c-list-basic > li[data-docid]")
+_SEARCH_ITEMS_LOOSE = etree.XPath("descendant::li[@data-docid]")
+# Title link: `div.item-title a` (highlight `<b>` inside; its text is kept, the tag dropped).
+_HIT_TITLE = etree.XPath("descendant::div[contains(@class, 'item-title')]//a[@href]")
+_HIT_ANY_ARTICLE_LINK = etree.XPath("descendant::a[contains(@href, '/v/')]")
+# Press: `a.item-writer strong.tit_item` (its @title and text agree).
+_HIT_PRESS = etree.XPath("descendant::strong[contains(@class, 'tit_item')]")
+# Snippet: `p.conts-desc` (server-truncated with "...").
+_HIT_SNIPPET = etree.XPath("descendant::p[contains(@class, 'conts-desc')]")
+# Date: a `span.gem-subinfo > span.txt_info`; another `.txt_info` holding `span.ico_comment` is
+# the comment count ("1", "6"), not a date, so the date is the first item that reads as one.
+_HIT_SUBINFO = etree.XPath(
+    "descendant::span[contains(@class, 'gem-subinfo')]/span[contains(@class, 'txt_info')]"
+)
+_DATE_TEXT = re.compile(
+    r"^(?:\d+\s*(?:초|분|시간|일|주|개월|년)\s*전|방금\s*전|어제|그제|"
+    r"\d{4}\s*\.\s*\d{1,2}\s*\.\s*\d{1,2}\.?(?:\s*\d{1,2}:\d{2})?)$"
+)
+_QUERY_INPUT = etree.XPath("descendant::input[@id='q']")
+# Inline JS of the page: the server's clock (relative dates are counted from it), the query, and
+# the pager's state (the pager itself is drawn client-side, `div.compo-paging` is empty).
+_SERVER_TIME = re.compile(r'ServerTime\s*=\s*"(\d{14})"')
+_TOP_QUERY = re.compile(r'topQuery\s*=\s*"((?:[^"\\]|\\.)*)"')
+_PAGE_NAV = re.compile(
+    r"pageNavigation\s*:\s*\{\s*totalPage\s*:\s*(\d+)\s*,\s*currentPage\s*:\s*(\d+)"
+)
+# Hit count: the 2026 page prints none. Older Daum result pages printed "1-10 / 약 1,234건" in
+# `span#resultCntArea` (from memory of those pages, not verified on a saved one).
+_TOTAL = etree.XPath("string(descendant::span[@id='resultCntArea'])")
+_TOTAL_TEXT = re.compile(r"([\d,]+)\s*건")
+
+
+def parse_search(page: Page) -> SearchPage:
+    """One Daum news search page: ranked hits with their relative dates resolved."""
+    tree = page.tree
+    text = page.text
+    params = parse_qs(urlsplit(page.url).query)
+
+    m = _SERVER_TIME.search(text)
+    now = parse_datetime(m.group(1)) if m else page.fetched_at
+
+    q_input = first(_QUERY_INPUT(tree))
+    query = collapse(q_input.get("value")) if q_input is not None else ""
+    if not query:
+        m = _TOP_QUERY.search(text)
+        query = collapse(m.group(1)) if m else collapse((params.get("q") or [""])[0])
+    page_no = _int((params.get("p") or ["1"])[0], 1)
+    has_next = None
+    m = _PAGE_NAV.search(text)
+    if m:
+        total_pages, page_no = int(m.group(1)), int(m.group(2))
+        has_next = page_no < total_pages
+
+    items = _SEARCH_ITEMS(tree) or [
+        li for li in _SEARCH_ITEMS_LOOSE(tree) if first(_HIT_ANY_ARTICLE_LINK(li)) is not None
+    ]
+    hits: list[SearchHit] = []
+    for li in items:
+        hit = _hit(li, query, page_no, len(hits) + 1, now)
+        if hit is not None:
+            hits.append(hit)
+
+    return SearchPage(
+        portal=PORTAL,
+        query=query,
+        hits=hits,
+        total_count=_total_count(tree),
+        has_next=has_next,
+    )
+
+
+def _hit(li: Any, query: str, page_no: int, rank: int, now: Any) -> SearchHit | None:
+    a = first(_HIT_TITLE(li))
+    if a is None:
+        a = first(_HIT_ANY_ARTICLE_LINK(li))
+    if a is None:
+        return None
+    url = (a.get("href") or "").strip()
+    title = node_text(a)
+    if not url or not title:
+        return None
+    press_el = first(_HIT_PRESS(li))
+    publisher = None
+    if press_el is not None:
+        publisher = collapse(press_el.get("title")) or node_text(press_el) or None
+    published = None
+    for info in _HIT_SUBINFO(li):
+        if any("ico_comment" in (c.get("class") or "") for c in info):
+            continue
+        t = node_text(info)
+        if _DATE_TEXT.match(t):
+            published = t
+            break
+    return SearchHit(
+        portal=PORTAL,
+        query=query,
+        page=page_no,
+        rank=rank,
+        title=title,
+        url=url,
+        # Daum's results link only to Daum's own copy, so the portal copy is the link itself.
+        portal_url=url if daum_id(url) else None,
+        publisher=publisher,
+        published=published,
+        published_at=parse_datetime(published, now) if published else None,
+        snippet=node_text(first(_HIT_SNIPPET(li))) or None,
+    )
+
+
+def _total_count(tree: Any) -> int | None:
+    m = _TOTAL_TEXT.search(_TOTAL(tree))
+    return _int(m.group(1).replace(",", ""), None) if m else None
+
+
+def _int(s: str, default: int | None) -> int | None:
+    try:
+        return int(s)
+    except ValueError:
+        return default

@@ -1,0 +1,160 @@
+"""Daum: the real saved article and search pages, and our own fixture of the 2026 layout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from crawler.dates import KST
+from crawler.evaluation import corpus_pages, score_article, search_mismatches
+from crawler.extract import extract_article
+from crawler.parsers import ParseError, daum, parse_article
+from crawler.parsers.base import Page
+from tests.conftest import FIXTURES, load_page, require_corpus
+
+ARTICLES = [cp for cp in corpus_pages("article") if cp.site == "daum-article"]
+SEARCHES = [cp for cp in corpus_pages("search") if cp.site == "daum-search"]
+
+
+def _fixture(name: str) -> str:
+    return (FIXTURES / "daum" / name).read_text("utf-8")
+
+
+# --- articles (real pages) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cp", ARTICLES, ids=[cp.name for cp in ARTICLES])
+def test_article_scores_full_marks(cp):
+    require_corpus()
+    item = extract_article(load_page(cp))
+    gold = cp.expected
+    scores = score_article(item.to_json(), gold)
+    assert scores == {"body_f1": 1.0, "title": 1.0, "publisher": 1.0, "published_at": 1.0,
+                      "authors": 1.0}  # fmt: skip
+    assert item.parser == "daum.v/1"
+    assert item.portal == "daum"
+    # the 17-digit id from the request URL, never og:url's short alias (kept as an alias)
+    assert item.url == gold["url"]
+    assert item.urls and "/v/" in item.urls[0] and item.urls[0] != item.url
+    assert item.section == gold["section"]
+    assert item.original_url is None  # a.link_cp is the press's home page, not the story
+    assert item.publisher != "다음뉴스"
+
+
+@pytest.mark.parametrize("cp", ARTICLES, ids=[cp.name for cp in ARTICLES])
+def test_article_dates_keep_og_regdate_seconds(cp):
+    require_corpus()
+    item = daum.parse_article(load_page(cp))
+    assert item.published_at == datetime.fromisoformat(cp.expected["published_at"])
+    gold_updated = cp.expected["updated_at"]
+    assert item.updated_at == (datetime.fromisoformat(gold_updated) if gold_updated else None)
+
+
+def test_yonhap_copy_takes_the_reporter_from_the_dateline():
+    require_corpus()
+    cp = next(c for c in ARTICLES if c.name == "daum_v_20100101092104056")
+    item = daum.parse_article(load_page(cp))
+    assert item.authors == ["임상현"]
+    assert item.body.startswith("(포항=연합뉴스) 임상현 기자 = ")  # the dateline stays in the text
+
+
+def test_body_leaves_out_captions_and_copyright():
+    require_corpus()
+    for cp in ARTICLES:
+        body = extract_article(load_page(cp)).body
+        assert "자료사진" not in body and "yesphoto@" not in body  # figcaptions
+        assert "무단전재" not in body and "Kakao" not in body
+
+
+def test_short_alias_request_url_still_gives_the_17_digit_id():
+    require_corpus()
+    cp = ARTICLES[0]
+    page = Page(url="https://news.v.daum.net/v/M0MDrUFHUD", body=cp.path.read_bytes())
+    assert daum.parse_article(page).url == cp.expected["url"]
+
+
+def test_page_without_body_falls_back_to_generic():
+    require_corpus()
+    cp = ARTICLES[1]
+    html = cp.path.read_text("utf-8").replace('class="article_view"', 'class="article_body"')
+    page = Page(url=cp.url, body=html.encode("utf-8"))
+    with pytest.raises(ParseError):
+        daum.parse_article(page)
+    assert parse_article(page).parser.startswith("generic")
+
+
+# --- 2026 layout (own fixture) ------------------------------------------------------------------
+
+
+def test_2026_layout_fixture():
+    page = Page(
+        url="https://v.daum.net/v/20260106161923456", body=_fixture("article_2026.html").encode()
+    )
+    item = extract_article(page)
+    assert item.url == "https://v.daum.net/v/20260106161923456"
+    assert item.title == "도심 공원 야간 개방 확대"
+    assert item.publisher == "한빛일보"  # og:article:author says 다음뉴스 here: the logo wins
+    assert item.authors == ["정하늘"]
+    assert item.published_at == datetime(2026, 1, 6, 16, 19, tzinfo=KST)  # "2026. 1. 6. 16:19"
+    assert item.updated_at == datetime(2026, 1, 6, 18, 2, tzinfo=KST)
+    assert item.subtitle == "시, 여름철 공원 12곳\n밤 10시까지 연다"
+    assert item.section == "사회"
+    assert item.original_url == "https://www.example-press.co.kr/news/articleView.html?idxno=1234"
+    assert item.body.split("\n\n") == [
+        "[한빛일보=정하늘 기자] 시가 여름철 도심 공원 12곳의 개방 시간을 밤 10시까지 늘린다.",
+        "시는 야간 순찰을 늘리고 조명을 보강하기로 했다.",
+        "주민 의견은 다음 달까지 받는다.",
+        "개방 시간은 7월부터 9월까지 적용된다.",
+    ]
+
+
+def test_alias_only_url_reads_the_id_from_the_comment_widget():
+    page = Page(url="https://v.daum.net/v/Xy12AbCdEf", body=_fixture("article_2026.html").encode())
+    assert daum.parse_article(page).url == "https://v.daum.net/v/20260106161923456"
+
+
+# --- search (real page) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cp", SEARCHES, ids=[cp.name for cp in SEARCHES])
+def test_search_matches_gold(cp):
+    require_corpus()
+    page = load_page(cp)
+    page.fetched_at = datetime(2026, 1, 1, tzinfo=KST)  # deliberately wrong: ServerTime wins
+    result = daum.parse_search(page)
+    gold = cp.expected
+    assert (result.query, result.portal, result.total_shown) == ("손흥민", "daum", 10)
+    assert search_mismatches([h.to_json() for h in result.hits], gold) == []
+    # relative dates resolved against the page's own clock (ServerTime 2026-09-03 00:25:39)
+    assert result.hits[0].published == "23분 전"
+    assert result.hits[0].published_at == datetime(2026, 9, 3, 0, 2, 39, tzinfo=KST)
+    assert result.has_next is True  # pageNavigation { totalPage: 80, currentPage: 1 }
+    assert result.total_count is None  # this page prints no hit count
+    assert all(h.page == 1 for h in result.hits)
+
+
+@pytest.mark.parametrize("cp", SEARCHES, ids=[cp.name for cp in SEARCHES])
+def test_search_comment_count_is_not_a_date(cp):
+    require_corpus()
+    result = daum.parse_search(load_page(cp))
+    html = cp.path.read_text("utf-8")
+    assert html.count("ico_comment") >= 3  # three items carry a comment count
+    for hit in result.hits:
+        assert hit.published and hit.published.endswith("전")
+        assert hit.published_at is not None
+
+
+@pytest.mark.parametrize("cp", SEARCHES, ids=[cp.name for cp in SEARCHES])
+def test_search_without_clock_or_pager(cp):
+    require_corpus()
+    html = cp.path.read_text("utf-8")
+    html = html.replace('ServerTime = "', 'ServerTimeX = "').replace("pageNavigation", "pageNavX")
+    html = html.replace('class="c-list-basic"', 'class="c-list-renamed"')
+    page = Page(
+        url=cp.url, body=html.encode("utf-8"), fetched_at=datetime(2026, 9, 3, 1, 0, tzinfo=KST)
+    )
+    result = daum.parse_search(page)
+    assert result.total_shown == 10  # li[data-docid] still finds the results
+    assert result.has_next is None  # the page no longer says
+    assert result.hits[0].published_at == datetime(2026, 9, 3, 0, 37, tzinfo=KST)  # fetched_at
