@@ -129,11 +129,19 @@ def _v1(page: Page, box: Any) -> ArticleItem:
         subtitle=_lines(first(_SUBTITLE(box))),
         body="\n\n".join(_texts(_EDITOR(box))),
         authors=authors,
-        section=generic.first_meta(metas, "article:section", "content_category"),
-        published_at=_date(generic.first_meta(metas, "article:published_time"), page)
-        or _date(ld.get("datePublished"), page),
-        updated_at=_date(ld.get("dateModified"), page),
+        **_declared(page, metas, ld),
     )
+
+
+def _declared(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> dict[str, Any]:
+    """Section and dates as the V1 and later pages declare them in meta and LD-JSON."""
+    return {
+        "section": generic.first_meta(metas, "article:section", "content_category"),
+        "published_at": _date(generic.first_meta(metas, "article:published_time"), page)
+        or _date(ld.get("datePublished"), page),
+        "updated_at": _date(generic.first_meta(metas, "article:modified_time"), page)
+        or _date(ld.get("dateModified"), page),
+    }
 
 
 def _rq_detail(page: Page) -> dict[str, Any] | None:
@@ -221,9 +229,5 @@ def _by_metadata(page: Page) -> ArticleItem:
         subtitle=_lines(first(_SUBTITLE(tree))),
         body="\n\n".join(_texts(_EDITOR(box))),
         authors=authors,
-        section=generic.first_meta(metas, "article:section", "content_category"),
-        published_at=_date(generic.first_meta(metas, "article:published_time"), page)
-        or _date(ld.get("datePublished"), page),
-        updated_at=_date(generic.first_meta(metas, "article:modified_time"), page)
-        or _date(ld.get("dateModified"), page),
+        **_declared(page, metas, ld),
     )
