@@ -253,13 +253,13 @@ class Metrics:
             self.endpoint.latency.labels(self.spider_name).observe(latency)
 
     def spider_closed(self, spider: Any, reason: str) -> Any:
-        self.closed = True
         ep = self.endpoint
+        assessment = getattr(self.crawler, "sosik_assessment", None)  # set by RunRecorder
+        if ep is not None and assessment is not None and assessment.status in SUCCESS:
+            ep.last_success.labels(self.job).set(time.time())
+        self.closed = True  # after the gauge: a scrape that sees "closed" sees the final values
         if ep is None:
             return None
-        assessment = getattr(self.crawler, "sosik_assessment", None)
-        if assessment is not None and assessment.status in SUCCESS:
-            ep.last_success.labels(self.job).set(time.time())
         if not ep.all_closed():
             return None
         if self.hold <= 0:

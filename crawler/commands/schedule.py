@@ -271,15 +271,17 @@ def add_parser(sub: Any) -> None:
 
 
 def _setup(args: argparse.Namespace) -> Schedule:
-    logging.getLogger().setLevel(str(args.log_level).upper())
+    # Our own lines at --log-level; other libraries (alembic) stay at the CLI's WARNING.
+    logger.setLevel(str(args.log_level).upper())
     return load_schedule(args.config)
 
 
 def _database() -> str:
-    from db.connection import database_url
+    from db.connection import connect, database_url
     from db.migrate import upgrade
 
     url = database_url()
+    connect(url).close()  # an unreachable database is one line (DatabaseUnavailable)
     upgrade(url)
     return url
 

@@ -13,12 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.metrics import Metrics, SchedulerMetrics, stat_families
 from crawler.runs import Assessment
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.ops.opskit import free_port
 
 
 def scrape(port: int) -> str:
