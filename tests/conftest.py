@@ -9,6 +9,8 @@ import pytest
 from crawler.evaluation import CorpusPage, corpus_dir
 from crawler.parsers import Page
 
+pytest_plugins = ["tests.dbfixtures"]  # db_url, conn, pg_server_url: a real PostgreSQL
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -1,0 +1,621 @@
+"""Storing articles and search hits: the database decides what is a duplicate.
+
+Everything about one item happens in ONE statement (`STORE_ARTICLE`), inside a transaction that
+first takes the writers' lock (`WRITER_LOCK`):
+
+1. `known`/`existing`: which of the item's URLs (`item.all_urls()`: canonical, portal copy,
+   publisher original) are already in `article_urls`; the canonical URL's article wins.
+2. No known URL: `INSERT … ON CONFLICT DO NOTHING` into `articles`. The unique constraints
+   decide: a row comes back (inserted) or nothing does, and then `dup` names the article whose
+   canonical URL, content hash or (publisher, headline key, KST day) it collided with.
+   A new article joins the cluster of the nearest recent article within `cluster_distance`
+   bits of SimHash (found through four 16-bit band indexes), else starts its own.
+3. A known URL: `decision` compares the text with the hash last fetched at that URL
+   (`article_urls.content_hash`). Changed there and not already the article's text: an
+   update (old text into `article_versions`, `version + 1`, NOTIFY by trigger). Same:
+   unchanged. Never fetched at that URL before (we knew it only as an alias): `dropped_url`,
+   the text is not taken, so a Naver copy and a Daum copy of one story do not overwrite each
+   other as "versions" on every crawl.
+4. Whatever the outcome, every URL of the item is recorded for the article it resolved to,
+   and unlinked search hits pointing at any of them are linked.
+
+The writers' lock is a transaction-scoped advisory lock held by every transaction that adds
+articles or search hits. It makes article ids commit in id order (what `db.feed.iter_new`
+relies on) and makes the URL lookup and the insert one atomic step across concurrent crawls
+(two spiders meeting the same story at once end with one article, not two).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import timedelta, timezone
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from crawler.items import ArticleItem, SearchHit
+from db.rows import (
+    ArticleRow,
+    ArticleUrlRow,
+    ArticleVersionRow,
+    SearchHitRow,
+    StoreResult,
+)
+from pipelines.hashing import content_hash, hamming, headline_key, simhash64
+
+logger = logging.getLogger(__name__)
+
+KST = timezone(timedelta(hours=9))  # the headline window is a calendar day in Korea
+
+__all__ = [
+    "StoreResult",
+    "get_article",
+    "article_urls",
+    "article_versions",
+    "search_hits",
+    "store_article",
+    "store_articles",
+    "store_search_hits",
+]
+
+# (classid, objid) of pg_advisory_xact_lock: "sosk" and 1 = the writers of articles/hits.
+WRITER_LOCK = {"lock_ns": 0x736F736B, "lock_id": 1}
+TAKE_WRITER_LOCK = "SELECT pg_advisory_xact_lock(%(lock_ns)s::int, %(lock_id)s::int)"
+
+# The store statements take ~10 ms to plan and well under 1 ms to run, and their plans do not
+# depend on the values: the prepared statements' generic plans are always the right ones.
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+# Near-duplicate candidates: exact for distances up to 3 through four 16-bit band indexes (two
+# hashes within 3 bits agree on at least one band); wider distances scan the whole window.
+BANDED_MAX_DISTANCE = 3
+NEAR_BANDS = """(   (a.simhash >> 48) = ({probe} >> 48)
+           OR ((a.simhash >> 32) & 65535) = (({probe} >> 32) & 65535)
+           OR ((a.simhash >> 16) & 65535) = (({probe} >> 16) & 65535)
+           OR (a.simhash & 65535) = ({probe} & 65535))"""
+NEAR_ANY = "true"
+# The cluster of the nearest recent article: smallest distance, then the oldest.
+NEAR_CLUSTER = """
+    SELECT a.cluster_id
+    FROM articles a
+    WHERE {probe} IS NOT NULL
+      AND a.simhash IS NOT NULL
+      AND {bands}
+      AND coalesce(a.published_at, a.first_seen_at)
+          BETWEEN coalesce({published}, now()) - %(window)s::interval
+              AND coalesce({published}, now()) + %(window)s::interval
+      AND bit_count((a.simhash # {probe})::bit(64)) <= %(distance)s::int
+    ORDER BY bit_count((a.simhash # {probe})::bit(64)), a.id
+    LIMIT 1"""
+
+STORE_ARTICLE = """
+WITH
+known AS (
+    SELECT u.url, u.article_id, u.content_hash
+    FROM article_urls u
+    WHERE u.url = ANY(%(urls)s::text[])
+),
+existing AS (
+    SELECT k.article_id FROM known k
+    ORDER BY k.url = %(url)s DESC, k.article_id
+    LIMIT 1
+),
+near AS ({near}
+),
+fresh AS MATERIALIZED (
+    SELECT nextval('articles_id_seq'::regclass) AS id
+    WHERE NOT EXISTS (SELECT FROM existing)
+),
+ins AS (
+    INSERT INTO articles (
+        id, canonical_url, portal, publisher, title, subtitle, body, authors, section,
+        published_at, updated_at, headline_key, content_hash, simhash, cluster_id, parser,
+        crawl_run_id)
+    SELECT f.id, %(url)s, %(portal)s, %(publisher)s, %(title)s, %(subtitle)s, %(body)s,
+           %(authors)s::text[], %(section)s, %(published_at)s::timestamptz,
+           %(updated_at)s::timestamptz, %(headline_key)s, %(content_hash)s, %(simhash)s::bigint,
+           coalesce((SELECT n.cluster_id FROM near n), f.id), %(parser)s,
+           %(crawl_run_id)s::bigint
+    FROM fresh f
+    ON CONFLICT DO NOTHING
+    RETURNING id, cluster_id
+),
+dup AS (
+    SELECT d.id, d.outcome
+    FROM (
+        SELECT a.id, 'dropped_url' AS outcome, 1 AS pri
+        FROM articles a WHERE a.canonical_url = %(url)s
+        UNION ALL
+        SELECT a.id, 'dropped_hash', 2
+        FROM articles a WHERE a.content_hash = %(content_hash)s
+        UNION ALL
+        SELECT a.id, 'dropped_headline', 3
+        FROM articles a
+        WHERE a.publisher = %(publisher)s AND a.headline_key = %(headline_key)s
+          AND (a.published_at AT TIME ZONE 'Asia/Seoul')::date
+              = (%(published_at)s::timestamptz AT TIME ZONE 'Asia/Seoul')::date
+    ) d
+    WHERE NOT EXISTS (SELECT FROM existing) AND NOT EXISTS (SELECT FROM ins)
+    ORDER BY d.pri
+    LIMIT 1
+),
+cur AS (
+    SELECT a.id, a.version, a.title, a.subtitle, a.body, a.content_hash, a.publisher,
+           a.published_at, a.updated_at, a.captured_at,
+           (SELECT k.content_hash FROM known k
+            WHERE k.url = %(url)s AND k.article_id = a.id) AS seen_hash
+    FROM articles a JOIN existing e ON a.id = e.article_id
+),
+decision AS (
+    SELECT c.*,
+        CASE
+            WHEN c.seen_hash IS NULL THEN 'dropped_url'
+            WHEN c.seen_hash = %(content_hash)s OR c.content_hash = %(content_hash)s
+                THEN 'unchanged'
+            WHEN EXISTS (SELECT FROM articles o WHERE o.content_hash = %(content_hash)s)
+                THEN 'dropped_hash'
+            WHEN EXISTS (
+                SELECT FROM articles o
+                WHERE o.publisher = c.publisher AND o.headline_key = %(headline_key)s
+                  AND (o.published_at AT TIME ZONE 'Asia/Seoul')::date
+                      = (coalesce(c.published_at, %(published_at)s::timestamptz)
+                         AT TIME ZONE 'Asia/Seoul')::date
+                  AND o.id <> c.id)
+                THEN 'dropped_headline'
+            ELSE 'updated'
+        END AS outcome
+    FROM cur c
+),
+upd AS (
+    UPDATE articles a SET
+        title = %(title)s, subtitle = %(subtitle)s, body = %(body)s,
+        authors = %(authors)s::text[], section = coalesce(%(section)s, a.section),
+        published_at = coalesce(a.published_at, %(published_at)s::timestamptz),
+        updated_at = coalesce(%(updated_at)s::timestamptz, now()),
+        headline_key = %(headline_key)s, content_hash = %(content_hash)s,
+        simhash = %(simhash)s::bigint, parser = %(parser)s,
+        version = a.version + 1, captured_at = now(), last_seen_at = now()
+    FROM decision d
+    WHERE a.id = d.id AND d.outcome = 'updated'
+),
+versions AS (
+    INSERT INTO article_versions (
+        article_id, version, title, subtitle, body, content_hash, published_at, updated_at,
+        captured_at)
+    SELECT d.id, d.version, d.title, d.subtitle, d.body, d.content_hash, d.published_at,
+           d.updated_at, d.captured_at
+    FROM decision d
+    WHERE d.outcome = 'updated'
+),
+target AS (
+    SELECT i.id, 'inserted' AS outcome FROM ins i
+    UNION ALL SELECT d.id, d.outcome FROM decision d
+    UNION ALL SELECT x.id, x.outcome FROM dup x
+),
+touch AS (
+    UPDATE articles a SET last_seen_at = now()
+    FROM target t
+    WHERE a.id = t.id AND t.outcome NOT IN ('inserted', 'updated')
+),
+seen AS (
+    UPDATE article_urls u SET content_hash = %(content_hash)s
+    FROM target t
+    WHERE u.url = %(url)s AND u.article_id = t.id
+      AND u.content_hash IS DISTINCT FROM %(content_hash)s
+),
+added AS (
+    INSERT INTO article_urls (url, article_id, is_canonical, content_hash)
+    SELECT u.url, t.id, t.outcome = 'inserted' AND u.url = %(url)s,
+           CASE WHEN u.url = %(url)s THEN %(content_hash)s END
+    FROM target t CROSS JOIN unnest(%(urls)s::text[]) AS u(url)
+    WHERE NOT EXISTS (SELECT FROM known k WHERE k.url = u.url)
+    ON CONFLICT (url) DO NOTHING
+    RETURNING url
+),
+linked AS (
+    UPDATE search_hits h SET article_id = t.id
+    FROM target t
+    WHERE h.article_id IS NULL
+      AND (h.url = ANY(%(urls)s::text[]) OR h.portal_url = ANY(%(urls)s::text[]))
+    RETURNING h.id
+)
+SELECT t.id AS article_id,
+       t.outcome,
+       (SELECT count(*) FROM added)::int AS urls_added,
+       coalesce((SELECT i.cluster_id FROM ins i),
+                (SELECT a.cluster_id FROM articles a WHERE a.id = t.id)) AS cluster_id,
+       (SELECT count(*) FROM linked)::int AS hits_linked
+FROM target t
+"""
+
+# The batch fast path, for the items of a batch that share no URL, text, headline or
+# near-duplicate with another item of the batch: one statement inserts them all, a second adds
+# their URLs and links their search hits. Items that meet a known URL or a constraint are not
+# returned and go through STORE_ARTICLE, which handles every case.
+INSERT_NEW_ARTICLES = """
+WITH
+batch AS MATERIALIZED (
+    SELECT *
+    FROM jsonb_to_recordset(%(batch)s::jsonb) AS b(
+        url text, urls text[], portal text, publisher text, title text, subtitle text,
+        body text, authors text[], section text, published_at timestamptz,
+        updated_at timestamptz, headline_key text, content_hash text, simhash bigint,
+        parser text)
+),
+fresh AS MATERIALIZED (
+    SELECT b.*, nextval('articles_id_seq'::regclass) AS id
+    FROM batch b
+    WHERE NOT EXISTS (SELECT FROM article_urls u WHERE u.url = ANY(b.urls))
+)
+INSERT INTO articles (
+    id, canonical_url, portal, publisher, title, subtitle, body, authors, section,
+    published_at, updated_at, headline_key, content_hash, simhash, cluster_id, parser,
+    crawl_run_id)
+SELECT f.id, f.url, f.portal, f.publisher, f.title, f.subtitle, f.body,
+       coalesce(f.authors, '{{}}'), f.section, f.published_at, f.updated_at, f.headline_key,
+       f.content_hash, f.simhash, coalesce(n.cluster_id, f.id), coalesce(f.parser, ''),
+       %(crawl_run_id)s::bigint
+FROM fresh f
+LEFT JOIN LATERAL ({near}
+) n ON true
+ON CONFLICT DO NOTHING
+RETURNING id, cluster_id, canonical_url
+"""
+
+ADD_NEW_URLS = """
+WITH
+new_urls AS MATERIALIZED (
+    SELECT *
+    FROM unnest(%(urls)s::text[], %(ids)s::bigint[], %(canonical)s::boolean[],
+                %(hashes)s::text[]) AS n(url, article_id, is_canonical, content_hash)
+),
+added AS (
+    INSERT INTO article_urls (url, article_id, is_canonical, content_hash)
+    SELECT url, article_id, is_canonical, content_hash FROM new_urls
+    ON CONFLICT (url) DO NOTHING
+    RETURNING article_id
+),
+linked AS (
+    UPDATE search_hits h
+    SET article_id = (SELECT n.article_id FROM new_urls n
+                      WHERE n.url = h.url OR n.url = h.portal_url
+                      ORDER BY n.url = h.url DESC LIMIT 1)
+    WHERE h.article_id IS NULL
+      AND (h.url = ANY(%(urls)s::text[]) OR h.portal_url = ANY(%(urls)s::text[]))
+    RETURNING h.article_id
+)
+SELECT 'added' AS what, article_id, count(*)::int AS n FROM added GROUP BY article_id
+UNION ALL
+SELECT 'linked', article_id, count(*)::int FROM linked GROUP BY article_id
+"""
+
+UPSERT_SEARCH_HIT = """
+INSERT INTO search_hits (
+    crawl_run_id, query, portal, page, rank, title, snippet, url, portal_url, publisher,
+    published_text, published_at, article_id)
+VALUES (
+    %(crawl_run_id)s::bigint, %(query)s, %(portal)s, %(page)s::int, %(rank)s::int, %(title)s,
+    %(snippet)s, %(url)s, %(portal_url)s, %(publisher)s, %(published_text)s,
+    %(published_at)s::timestamptz,
+    (SELECT u.article_id FROM article_urls u
+     WHERE u.url = %(url)s OR u.url = %(portal_url)s
+     ORDER BY u.url = %(url)s DESC
+     LIMIT 1))
+ON CONFLICT (portal, query, url) DO UPDATE SET
+    crawl_run_id = EXCLUDED.crawl_run_id,
+    page = EXCLUDED.page,
+    rank = EXCLUDED.rank,
+    title = EXCLUDED.title,
+    snippet = coalesce(EXCLUDED.snippet, search_hits.snippet),
+    portal_url = coalesce(EXCLUDED.portal_url, search_hits.portal_url),
+    publisher = coalesce(EXCLUDED.publisher, search_hits.publisher),
+    published_text = coalesce(EXCLUDED.published_text, search_hits.published_text),
+    published_at = coalesce(EXCLUDED.published_at, search_hits.published_at),
+    article_id = coalesce(search_hits.article_id, EXCLUDED.article_id),
+    seen_at = now()
+RETURNING id
+"""
+
+SELECT_ARTICLE = "SELECT * FROM articles WHERE id = %(id)s"
+SELECT_ARTICLE_URLS = (
+    "SELECT * FROM article_urls WHERE article_id = %(id)s ORDER BY first_seen_at, url"
+)
+SELECT_ARTICLE_VERSIONS = (
+    "SELECT * FROM article_versions WHERE article_id = %(id)s ORDER BY version"
+)
+SELECT_SEARCH_HITS = """
+SELECT * FROM search_hits
+WHERE (%(run)s::bigint IS NULL OR crawl_run_id = %(run)s::bigint)
+ORDER BY portal, query, page, rank, id
+"""
+
+
+def store_article(
+    conn: psycopg.Connection[Any],
+    item: ArticleItem,
+    *,
+    crawl_run_id: int | None = None,
+    cluster_distance: int = 3,
+    cluster_window_days: float = 3,
+) -> StoreResult:
+    """Store one article in its own transaction; see the module docstring for the outcomes.
+
+    Missing derived keys (`headline_key`, `content_hash`, `simhash`) are computed here.
+    """
+    return store_articles(
+        conn,
+        [item],
+        crawl_run_id=crawl_run_id,
+        cluster_distance=cluster_distance,
+        cluster_window_days=cluster_window_days,
+    )[0]
+
+
+def store_articles(
+    conn: psycopg.Connection[Any],
+    items: Sequence[ArticleItem],
+    *,
+    crawl_run_id: int | None = None,
+    cluster_distance: int = 3,
+    cluster_window_days: float = 3,
+) -> list[StoreResult]:
+    """Store a batch in ONE transaction; one StoreResult per item, in the items' order.
+
+    The outcome of every item is the one `store_article` would give storing the items one
+    after the other. For speed, the items that touch nothing else in the batch (no shared URL,
+    text, headline or near-duplicate: `independent_items`) are inserted by one set-based
+    statement; the rest, and those of the first that meet an existing URL or constraint, then
+    go through the one-item statement, pipelined, in order. (One difference: within a batch,
+    an independent item may be stored before an earlier dependent one, so of two near-duplicates
+    in one batch the independent one can be the cluster's first article.)
+    Any database error rolls the whole batch back and is raised.
+    """
+    if not items:
+        return []
+    window = timedelta(days=cluster_window_days)
+    params = [_article_params(it, crawl_run_id, cluster_distance, window) for it in items]
+    one, many = _queries(cluster_distance)
+    results: list[StoreResult | None] = [None] * len(items)
+    with conn.transaction():
+        conn.execute(TAKE_WRITER_LOCK, WRITER_LOCK)
+        conn.execute(GENERIC_PLANS)
+        fast = independent_items(params, cluster_distance) if len(items) > 1 else []
+        if fast:
+            _insert_new(conn, many, params, fast, results, crawl_run_id, cluster_distance, window)
+        rest = [i for i, r in enumerate(results) if r is None]
+        with conn.cursor(row_factory=class_row(StoreResult)) as cur:
+            if len(rest) == 1:
+                row = cur.execute(one, params[rest[0]]).fetchone()
+                results[rest[0]] = _one(row, items[rest[0]])
+            elif rest:
+                cur.executemany(one, [params[i] for i in rest], returning=True)
+                for i in rest:
+                    results[i] = _one(cur.fetchone(), items[i])
+                    cur.nextset()
+    return [r for r in results if r is not None]
+
+
+def _insert_new(
+    conn: psycopg.Connection[Any],
+    query: str,
+    params: Sequence[dict[str, Any]],
+    fast: Sequence[int],
+    results: list[StoreResult | None],
+    crawl_run_id: int | None,
+    distance: int,
+    window: timedelta,
+) -> None:
+    """The fast path of store_articles: fills `results` for the items it inserted."""
+    batch = {
+        "batch": Jsonb([_batch_row(params[i]) for i in fast], dumps=_dumps),
+        "crawl_run_id": crawl_run_id,
+        "window": window,
+        "distance": distance,
+    }
+    # Not prepared: planned once per batch with the table's current size (a plan cached while
+    # the table was small would scan it for near-duplicates row by row once it is large).
+    inserted = conn.execute(query, batch, prepare=False).fetchall()
+    if not inserted:
+        return
+    by_url = {params[i]["url"]: i for i in fast}
+    urls: list[str] = []
+    ids: list[int] = []
+    canonical: list[bool] = []
+    hashes: list[str | None] = []
+    clusters: dict[int, int] = {}
+    for article_id, cluster_id, url in inserted:
+        p = params[by_url[url]]
+        clusters[article_id] = cluster_id
+        for u in p["urls"]:
+            urls.append(u)
+            ids.append(article_id)
+            canonical.append(u == url)
+            hashes.append(p["content_hash"] if u == url else None)
+    counts = {"added": defaultdict(int), "linked": defaultdict(int)}
+    new = {"urls": urls, "ids": ids, "canonical": canonical, "hashes": hashes}
+    for what, article_id, n in conn.execute(ADD_NEW_URLS, new, prepare=False):
+        counts[what][article_id] = n
+    for article_id, cluster_id, url in inserted:
+        results[by_url[url]] = StoreResult(
+            article_id,
+            "inserted",
+            counts["added"][article_id],
+            cluster_id,
+            counts["linked"][article_id],
+        )
+
+
+def independent_items(params: Sequence[dict[str, Any]], cluster_distance: int) -> list[int]:
+    """Indexes of the items sharing no URL, text, headline or near-duplicate with another.
+
+    Their outcome does not depend on the order in which the batch is stored. Near-duplicates
+    are found through the same 16-bit bands as in the database; for distances beyond what
+    bands find exactly, no item is independent.
+    """
+    if cluster_distance > BANDED_MAX_DISTANCE:
+        return []
+    owners: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, p in enumerate(params):
+        keys: list[tuple[Any, ...]] = [("url", u) for u in p["urls"]]
+        keys.append(("hash", p["content_hash"]))
+        if p["publisher"] and p["headline_key"] and p["published_at"]:
+            day = p["published_at"].astimezone(KST).date()
+            keys.append(("headline", p["publisher"], p["headline_key"], day))
+        if p["simhash"] is not None:
+            keys.extend(("band", b, (p["simhash"] >> (16 * b)) & 0xFFFF) for b in range(4))
+        for key in keys:
+            owners[key].append(i)
+    shared: set[int] = set()
+    for key, idxs in owners.items():
+        if len(idxs) < 2:
+            continue
+        if key[0] != "band":
+            shared.update(idxs)
+            continue
+        for j, a in enumerate(idxs):  # same band: near only if within the distance
+            for b in idxs[j + 1 :]:
+                if hamming(params[a]["simhash"], params[b]["simhash"]) <= cluster_distance:
+                    shared.update((a, b))
+    return [i for i in range(len(params)) if i not in shared]
+
+
+def store_search_hits(
+    conn: psycopg.Connection[Any], hits: Iterable[SearchHit], crawl_run_id: int | None
+) -> list[int]:
+    """Upsert hits by (portal, query, url); their ids, in order.
+
+    A hit seen again moves (rank, page, seen_at, crawl_run_id) and adds no row. A hit whose
+    URL (or portal URL) is an article we hold is linked to it at once; the others are linked
+    when the article is stored.
+    """
+    params = [_hit_params(h, crawl_run_id) for h in hits]
+    if not params:
+        return []
+    ids: list[int] = []
+    with conn.transaction():
+        conn.execute(TAKE_WRITER_LOCK, WRITER_LOCK)
+        with conn.cursor() as cur:
+            cur.executemany(UPSERT_SEARCH_HIT, params, returning=True)
+            for _ in params:
+                ids.append(cur.fetchone()[0])
+                cur.nextset()
+    return ids
+
+
+def get_article(conn: psycopg.Connection[Any], article_id: int) -> ArticleRow | None:
+    with conn.cursor(row_factory=class_row(ArticleRow)) as cur:
+        return cur.execute(SELECT_ARTICLE, {"id": article_id}).fetchone()
+
+
+def article_urls(conn: psycopg.Connection[Any], article_id: int) -> list[ArticleUrlRow]:
+    with conn.cursor(row_factory=class_row(ArticleUrlRow)) as cur:
+        return cur.execute(SELECT_ARTICLE_URLS, {"id": article_id}).fetchall()
+
+
+def article_versions(conn: psycopg.Connection[Any], article_id: int) -> list[ArticleVersionRow]:
+    """The superseded versions of an article, oldest first (the current text is in articles)."""
+    with conn.cursor(row_factory=class_row(ArticleVersionRow)) as cur:
+        return cur.execute(SELECT_ARTICLE_VERSIONS, {"id": article_id}).fetchall()
+
+
+def search_hits(
+    conn: psycopg.Connection[Any], crawl_run_id: int | None = None
+) -> list[SearchHitRow]:
+    """Stored search hits (of one run, or all), by portal, query, page and rank."""
+    with conn.cursor(row_factory=class_row(SearchHitRow)) as cur:
+        return cur.execute(SELECT_SEARCH_HITS, {"run": crawl_run_id}).fetchall()
+
+
+def _queries(cluster_distance: int) -> tuple[str, str]:
+    """(STORE_ARTICLE, INSERT_NEW_ARTICLES) with the near-duplicate filter for the distance."""
+    return QUERIES[cluster_distance <= BANDED_MAX_DISTANCE]
+
+
+def _build(banded: bool) -> tuple[str, str]:
+    def near(probe: str, published: str) -> str:
+        bands = NEAR_BANDS.format(probe=probe) if banded else NEAR_ANY
+        return NEAR_CLUSTER.format(probe=probe, bands=bands, published=published)
+
+    one = STORE_ARTICLE.format(near=near("%(simhash)s::bigint", "%(published_at)s::timestamptz"))
+    many = INSERT_NEW_ARTICLES.format(near=near("f.simhash", "f.published_at"))
+    return one, many
+
+
+QUERIES = {banded: _build(banded) for banded in (True, False)}
+
+
+def _batch_row(p: dict[str, Any]) -> dict[str, Any]:
+    """An item's parameters as JSON for jsonb_to_recordset."""
+    row = {k: p[k] for k in _BATCH_FIELDS}
+    for k in ("published_at", "updated_at"):
+        if row[k] is not None:
+            row[k] = row[k].isoformat()
+    return row
+
+
+def _dumps(obj: Any) -> str:
+    """JSON with Hangul as itself: a third of the bytes of \\uXXXX escapes, less to parse."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+_BATCH_FIELDS = (
+    "url", "urls", "portal", "publisher", "title", "subtitle", "body", "authors", "section",
+    "published_at", "updated_at", "headline_key", "content_hash", "simhash", "parser",
+)  # fmt: skip
+
+
+def _one(row: StoreResult | None, item: ArticleItem) -> StoreResult:
+    if row is None:
+        # Every branch of STORE_ARTICLE yields a target while the writers' lock is held; no
+        # row means someone wrote articles without it.
+        raise RuntimeError(
+            f"storing {item.url} resolved to no article (a writer without the lock?)"
+        )
+    return row
+
+
+def _article_params(
+    item: ArticleItem, crawl_run_id: int | None, distance: int, window: timedelta
+) -> dict[str, Any]:
+    return {
+        "url": item.url,
+        "urls": item.all_urls(),
+        "portal": item.portal,
+        "publisher": item.publisher,
+        "title": item.title,
+        "subtitle": item.subtitle,
+        "body": item.body,
+        "authors": list(item.authors),
+        "section": item.section,
+        "published_at": item.published_at,
+        "updated_at": item.updated_at,
+        "headline_key": item.headline_key or headline_key(item.title),
+        "content_hash": item.content_hash or content_hash(item.body),
+        "simhash": item.simhash if item.simhash is not None else simhash64(item.body),
+        "parser": item.parser,
+        "crawl_run_id": crawl_run_id,
+        "distance": distance,
+        "window": window,
+    }
+
+
+def _hit_params(hit: SearchHit, crawl_run_id: int | None) -> dict[str, Any]:
+    return {
+        "crawl_run_id": crawl_run_id,
+        "query": hit.query,
+        "portal": hit.portal,
+        "page": hit.page,
+        "rank": hit.rank,
+        "title": hit.title,
+        "snippet": hit.snippet,
+        "url": hit.url,
+        "portal_url": hit.portal_url,
+        "publisher": hit.publisher,
+        "published_text": hit.published,
+        "published_at": hit.published_at,
+    }

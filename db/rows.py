@@ -1,0 +1,156 @@
+"""Typed rows: what the `db` functions return, one dataclass per query shape.
+
+Read with `psycopg.rows.class_row`, so a column added to a query without a field here fails
+loudly instead of being dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Outcome = Literal[
+    "inserted", "updated", "unchanged", "dropped_url", "dropped_hash", "dropped_headline"
+]
+OUTCOMES: tuple[Outcome, ...] = (
+    "inserted", "updated", "unchanged", "dropped_url", "dropped_hash", "dropped_headline"
+)  # fmt: skip
+
+
+@dataclass(slots=True, frozen=True)
+class StoreResult:
+    """What storing one ArticleItem did.
+
+    - inserted: a new article (`cluster_id` != `article_id` when it is a near-duplicate);
+    - updated: the text at an address we had fetched before changed: new version;
+    - unchanged: that address gave the same text again;
+    - dropped_url: an address of a stored article that we had not fetched before (a portal's
+      copy, the publisher's original): its URLs are recorded, its text is not kept;
+    - dropped_hash: the same text as another article;
+    - dropped_headline: same publisher, same headline, same KST day as another article.
+    `article_id` is the article the item was resolved to in every case; `urls_added` counts
+    the item's URLs that were new to `article_urls`.
+    """
+
+    article_id: int
+    outcome: Outcome
+    urls_added: int
+    cluster_id: int | None = None
+    hits_linked: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class ArticleRow:
+    id: int
+    canonical_url: str
+    portal: str
+    publisher: str | None
+    title: str
+    subtitle: str | None
+    body: str
+    authors: list[str]
+    section: str | None
+    published_at: datetime | None
+    updated_at: datetime | None
+    headline_key: str | None
+    content_hash: str
+    simhash: int | None
+    cluster_id: int
+    version: int
+    parser: str
+    crawl_run_id: int | None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    captured_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class ArticleVersionRow:
+    article_id: int
+    version: int
+    title: str
+    subtitle: str | None
+    body: str
+    content_hash: str
+    published_at: datetime | None
+    updated_at: datetime | None
+    captured_at: datetime
+    superseded_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class ArticleUrlRow:
+    url: str
+    article_id: int
+    is_canonical: bool
+    content_hash: str | None
+    first_seen_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class SearchHitRow:
+    id: int
+    crawl_run_id: int | None
+    query: str
+    portal: str
+    page: int
+    rank: int
+    title: str
+    snippet: str | None
+    url: str
+    portal_url: str | None
+    publisher: str | None
+    published_text: str | None
+    published_at: datetime | None
+    article_id: int | None
+    first_seen_at: datetime
+    seen_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class CrawlRun:
+    id: int
+    spider: str
+    args: dict[str, Any]
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    stats: dict[str, Any] = field(default_factory=dict)
+    errors: list[Any] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class FeedRow:
+    """One row of the `articles_feed` view: the reader contract."""
+
+    id: int
+    canonical_url: str
+    urls: list[str]
+    portal: str
+    publisher: str | None
+    title: str
+    subtitle: str | None
+    body: str
+    authors: list[str]
+    section: str | None
+    published_at: datetime | None
+    updated_at: datetime | None
+    version: int
+    cluster_id: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(slots=True, frozen=True)
+class PageRow:
+    """An archived raw page; `body` is the bytes as fetched (decompressed)."""
+
+    id: int
+    url: str
+    fetched_at: datetime
+    status: int
+    encoding: str | None
+    body: bytes
+    portal: str
+    crawl_run_id: int | None

@@ -1,0 +1,66 @@
+"""Alembic environment: plain-SQL revisions run on PostgreSQL through psycopg 3.
+
+The SQLAlchemy URL names the `postgresql+psycopg` driver; the connection string itself comes,
+first found wins, from `config.attributes["sosik_url"]` (set by db.migrate), `sqlalchemy.url`
+in the ini file, or db.connection.database_url() (DATABASE_URL, else the embedded server).
+Revisions themselves import nothing from the application.
+"""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+config = context.config
+
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _url() -> str:
+    url = config.attributes.get("sosik_url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        from db.connection import database_url
+
+        url = database_url()
+    return url
+
+
+def _engine(url: str):  # noqa: ANN202 - sqlalchemy.Engine
+    """A one-connection engine on the psycopg 3 driver.
+
+    The libpq URL or key=value string goes to psycopg untouched (unix-socket hosts and
+    percent-encoded passwords need no translation into SQLAlchemy's URL syntax).
+    """
+    import psycopg
+
+    return create_engine(
+        "postgresql+psycopg://", creator=lambda: psycopg.connect(url), poolclass=pool.NullPool
+    )
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        dialect_name="postgresql", literal_binds=True, dialect_opts={"paramstyle": "named"}
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = _engine(_url())
+    try:
+        with engine.connect() as connection:
+            context.configure(connection=connection, transactional_ddl=True)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

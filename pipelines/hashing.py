@@ -1,0 +1,83 @@
+"""Keys and hashes that decide whether two articles are the same story.
+
+Pure functions (no Scrapy, no database), shared by the dedupe pipeline and `db.articles`:
+
+- `headline_key`: the title reduced to what a copy-editor cannot change without changing the
+  story: bracket tags (`[속보]`, `[단독]`, `[포토]`), quotes, punctuation and spaces dropped,
+  NFC, Latin lower-cased. Same key from the same publisher on the same KST day = duplicate.
+- `content_hash`: SHA-256 of the NFC body with whitespace collapsed; equal hashes = the same
+  text, whatever URL it came from.
+- `simhash64`: a 64-bit SimHash over character shingles, for near-duplicates (a copy with a
+  word changed, a byline added); compare with `hamming`. Signed, so it fits a `bigint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+__all__ = ["SHINGLE", "content_hash", "hamming", "headline_key", "simhash64"]
+
+# Tags in square-family brackets anywhere in a title: [속보], 【단독】, 〔포토〕, ［영상］.
+# Kept short so that a bracketed phrase that is the headline itself is not mistaken for a tag.
+_BRACKET_TAG = re.compile(r"[\[【〔［〖][^\]】〕］〗]{0,20}[\]】〕］〗]")
+# Everything that is not a letter or a digit in any script (Hangul and Hanja are letters).
+_NON_WORD = re.compile(r"[\W_]+")
+_WS = re.compile(r"\s+")
+
+SHINGLE = 3  # characters per SimHash feature: ~1 Korean word; a one-letter edit moves 3 features
+_MASK64 = (1 << 64) - 1
+
+
+def headline_key(title: str | None) -> str | None:
+    """The title as a duplicate key, or None when nothing is left of it.
+
+    Only letters and digits survive: "[속보] '반도체' 수출, 3개월 연속↑" and "반도체 수출 3개월
+    연속" give the same key, because portals and publishers re-punctuate the same headline.
+    """
+    if not title:
+        return None
+    text = unicodedata.normalize("NFC", title)
+    text = _BRACKET_TAG.sub(" ", text)
+    key = _NON_WORD.sub("", text).lower()
+    return key or None
+
+
+def content_hash(body: str) -> str:
+    """SHA-256 hex of the NFC body with every run of whitespace made one space.
+
+    Whitespace is collapsed because the same text re-wrapped by another template is the same text.
+    """
+    text = _WS.sub(" ", unicodedata.normalize("NFC", body)).strip()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def simhash64(body: str, *, shingle: int = SHINGLE) -> int:
+    """64-bit SimHash of the text's character shingles, as a signed int64.
+
+    Features are the distinct `shingle`-character windows of the text with spaces and
+    punctuation removed (so re-spacing and re-punctuating change nothing), each hashed with
+    blake2b to 64 bits. A bit of the result is 1 when more than half of the features have it.
+    Returns 0 for a text with no letters or digits.
+    """
+    text = _NON_WORD.sub("", unicodedata.normalize("NFC", body)).lower()
+    if not text:
+        return 0
+    if len(text) <= shingle:
+        features = {text}
+    else:
+        features = {text[i : i + shingle] for i in range(len(text) - shingle + 1)}
+    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features)
+    n = len(features)
+    # One binary string of all digests; column b of every 64-bit row is bits[b::64].
+    bits = format(int.from_bytes(digests, "big"), f"0{64 * n}b")
+    value = 0
+    for b in range(64):
+        value = (value << 1) | (2 * bits[b::64].count("1") > n)
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes (signed or unsigned)."""
+    return ((a ^ b) & _MASK64).bit_count()

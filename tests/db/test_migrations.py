@@ -1,0 +1,76 @@
+"""Alembic: upgrade to head, down to nothing, and up again, on a database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from db import migrate
+from db.connection import connect, with_dbname
+from tests.dbfixtures import drop_database, new_database
+
+OBJECTS = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'S') AND c.relname <> 'alembic_version'
+ORDER BY 1
+"""
+FUNCTIONS = "SELECT proname FROM pg_proc WHERE proname LIKE 'sosik%'"
+ROLE = "SELECT count(*) FROM pg_roles WHERE rolname = 'sosik_reader'"
+
+
+@pytest.fixture
+def empty_url(pg_server_url: str, db_template: str | None) -> Iterator[str]:
+    name = new_database(pg_server_url, "sosik_mig")
+    if name is None:
+        pytest.skip("no right to create a database on TEST_DATABASE_URL")
+    yield with_dbname(pg_server_url, name)
+    drop_database(pg_server_url, name)
+
+
+def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
+    assert migrate.current_revision(empty_url) is None
+    migrate.upgrade(empty_url)
+    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0002"
+    assert migrate.is_up_to_date(empty_url)
+    with connect(empty_url) as c:
+        names = [r[0] for r in c.execute(OBJECTS)]
+        assert names == [
+            "article_urls",
+            "article_versions",
+            "articles",
+            "articles_feed",
+            "articles_id_seq",
+            "crawl_runs",
+            "crawl_runs_id_seq",
+            "pages",
+            "pages_id_seq",
+            "search_hits",
+            "search_hits_id_seq",
+        ]
+        assert c.execute(FUNCTIONS).fetchall() == [("sosik_notify_article",)]
+
+    migrate.downgrade(empty_url, "0001")
+    with connect(empty_url) as c:
+        names = [r[0] for r in c.execute(OBJECTS)]
+        assert "articles_feed" not in names and "pages" not in names and "articles" in names
+        assert c.execute(FUNCTIONS).fetchall() == []
+
+    migrate.downgrade(empty_url)
+    assert migrate.current_revision(empty_url) is None
+    with connect(empty_url) as c:
+        assert c.execute(OBJECTS).fetchall() == []
+        # the other test databases of this server still grant to the role: it stays for them
+        assert c.execute(ROLE).fetchone() == (1,)
+
+    migrate.upgrade(empty_url)
+    assert migrate.current_revision(empty_url) == "0002"
+
+
+def test_migrations_folder_is_found_and_can_be_moved(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    assert (migrate.migrations_dir() / "versions").is_dir()
+    monkeypatch.setenv(migrate.ENV_MIGRATIONS, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="SOSIK_MIGRATIONS"):
+        migrate.migrations_dir()
