@@ -176,12 +176,19 @@ def publisher_of(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str |
                     return mapped
                 continue
             return korean_publisher(c)
-    # <title> suffix segments ("… - 조선닷컴 - 스포츠"): only a brand we know
-    for seg in re.split(r"\s+[-|:]+\s+|ㅣ", text_of(first(page.tree.iter("title")))):
+    # <title> segments ("… - 조선닷컴 - 스포츠"): a brand we know, else one that spells the
+    # host's own name ("… - Entermedia" on entermedia.co.kr)
+    segments = _title_segments(page)
+    for seg in segments:
         mapped = PUBLISHER_NAMES.get(_brand_key(seg))
         if mapped:
             return mapped
-    return None
+    label = host_label(page.url)
+    return first(norm(seg) for seg in segments[1:] if label and _brand_key(seg) == label)
+
+
+def _title_segments(page: Page) -> list[str]:
+    return re.split(r"\s+[-|:]+\s+|ㅣ", text_of(first(page.tree.iter("title"))))
 
 
 # --- title ------------------------------------------------------------------------------------
@@ -365,7 +372,8 @@ _SUBTITLE = etree.XPath(
 )
 _ARTICLE_BODY = etree.XPath("//*[@itemprop='articleBody']")
 
-_MIN_BODY = 150  # characters: less than this is a teaser or a widget, not an article body
+_MIN_BODY = 150  # characters: below this the DOM's best box may be a teaser; ask trafilatura
+_MIN_TEXT = 40  # characters: below this no article text was found at all
 
 
 def _block(el: Any) -> Any:
@@ -567,7 +575,8 @@ def body_of(page: Page, ld: dict[str, Any]) -> Text:
     if size < _MIN_BODY:
         text = trafilatura_text(page)
         found = Text([p for p in (norm(x) for x in text.split("\n")) if p], "trafilatura")
-        if found.size > size:
+        # a short article found in the DOM stays unless trafilatura finds clearly more
+        if found.size >= 1.5 * size + 50:
             best = found
     return best
 
@@ -586,11 +595,8 @@ def _site_names(
     names = {publisher, first_meta(metas, "og:site_name"), *ld_names(ld.get("publisher"))}
     names.update(k for k, v in PUBLISHER_NAMES.items() if v == publisher)
     label = host_label(page.url)
-    title = text_of(first(page.tree.iter("title")))
     # "… - Entermedia": a <title> segment that spells the host's own name
-    names.update(
-        seg for seg in re.split(r"\s+[-|:]+\s+|ㅣ", title) if label and _brand_key(seg) == label
-    )
+    names.update(seg for seg in _title_segments(page) if label and _brand_key(seg) == label)
     return [n for n in names if n]
 
 
@@ -613,8 +619,8 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
 
     text = body_of(page, ld)
     body = "\n\n".join(text.paras)  # the clean pipeline drops bylines, credits, promo lines
-    if not body:
-        raise ParseError(page.url, "no article text found")
+    if text.size < _MIN_TEXT:
+        raise ParseError(page.url, f"no article text found ({text.size} characters)")
     if not title:
         raise ParseError(page.url, "no headline found")
 
