@@ -178,10 +178,15 @@ def _arc(page: Page, story: dict[str, Any]) -> ArticleItem:
     headlines = story.get("headlines") if isinstance(story.get("headlines"), dict) else {}
     subheads = story.get("subheadlines") if isinstance(story.get("subheadlines"), dict) else {}
     credits = story.get("credits") if isinstance(story.get("credits"), dict) else {}
+    site = generic.korean_publisher(generic.first_meta(metas, "og:site_name")) or PUBLISHER
+    # credits also list the desk or the paper itself ("조선일보") on unsigned stories
     authors = [
         norm(c.get("name"))
         for c in credits.get("by") or []
-        if isinstance(c, dict) and norm(c.get("name"))
+        if isinstance(c, dict)
+        and norm(c.get("name"))
+        and generic.korean_publisher(c.get("name")) != site
+        and str(c.get("type", "author")) == "author"
     ]
     taxonomy = story.get("taxonomy") if isinstance(story.get("taxonomy"), dict) else {}
     section = taxonomy.get("primary_section") if isinstance(taxonomy, dict) else None

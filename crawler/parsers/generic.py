@@ -285,6 +285,10 @@ _REPORTER = re.compile(rf"(?<![가-힣])({_NAME})\s*{_ROLE}")
 _DATELINE = re.compile(
     rf"^\s*[\[(【]?[^\])】=]{{1,20}}=\s*(?:[^\])】\s]{{1,12}}\s*)?[\])】]?\s*({_NAME})\s*{_ROLE}"
 )
+# an English broadcast sign-off closing the text: "Max Lee, KBS World Radio News."
+_SIGN_OFF = re.compile(
+    r"^([A-Z][a-z]+(?: [A-Z][a-z]+(?:-[A-Za-z][a-z]+)?){1,3}),\s+[\w .&'-]{2,40}\bNews\.?$"
+)
 _BYLINE_BOXES = etree.XPath(
     ".//*[contains(@class,'byline') or contains(@class,'reporter') or contains(@class,'writer')"
     " or contains(@class,'journalist') or contains(@class,'author') or @itemprop='author'"
@@ -336,6 +340,9 @@ def authors_of(
                 names = reporter_names(p)
                 if names:
                     return names
+            m = _SIGN_OFF.match(p)
+            if m:
+                return [m.group(1)]
     return []
 
 

@@ -288,3 +288,14 @@ def test_generic_publisher_is_the_newspapers_korean_name(site_name, publisher):
 )
 def test_generic_strips_site_names_from_declared_titles(declared, names, title):
     assert generic.strip_site_name(declared, names) == title
+
+
+def test_generic_english_broadcast_script_and_its_sign_off():
+    url = "https://world.kbs.co.kr/service/news_view.htm?lang=e&Seq_Code=999999"
+    item = extract_article(page("generic/english_sign_off.html", url))
+    assert item.parser == "generic/1"
+    assert item.publisher == "KBS"  # "KBS WORLD", mapped to the broadcaster's name
+    assert item.title == "Imaginary Port Opens New Terminal"
+    assert item.authors == ["Max Lee"]  # from the sign-off; there is no byline box
+    assert item.published_at == kst(2023, 11, 7, 10, 25)
+    assert paras(item)[0].startswith("Anchor: An imaginary port city")  # speaker labels kept
