@@ -84,7 +84,7 @@ def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
 
 
 def _names(byline: str) -> list[str]:
-    """ "홍길동·김철수 기자" -> each reporter, still with the role for the clean step."""
+    """Each reporter of a joined byline ("홍길동·김철수 기자"), role kept for the clean step."""
     return [x for x in (part.strip() for part in re.split(r"[·,/]", byline)) if x]
 
 
