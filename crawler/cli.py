@@ -133,14 +133,61 @@ def run_crawl(args: argparse.Namespace) -> int:
 def _run_spiders(settings: Any, per_spider: dict[str, dict[str, Any]]) -> list[Any]:
     from scrapy.crawler import CrawlerProcess
 
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawlers = []
     for name, kwargs in per_spider.items():
         crawler = process.create_crawler(name)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
+    _quiet_network_tracebacks()  # after crawl(): each crawler re-installs Scrapy's log handler
     process.start()
     return crawlers
+
+
+class _NetworkErrorsInOneLine(logging.Filter):
+    """Network failures (no DNS, refused, timeout) are facts about the world, not bugs: log
+    their message without a traceback. Every other exception keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and _is_network_error(exc):
+            record.msg = f"{record.getMessage()}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    from scrapy.exceptions import CannotResolveHostError
+    from twisted.internet import error as terr
+
+    network = (
+        CannotResolveHostError,
+        terr.DNSLookupError,
+        terr.ConnectError,
+        terr.TimeoutError,
+        terr.ConnectionLost,
+        TimeoutError,
+        ConnectionError,
+    )
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, network) or type(seen).__name__ in (
+            "ResponseNeverReceived",
+            "DownloadTimeoutError",
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _quiet_network_tracebacks() -> None:
+    from scrapy.utils import log as scrapy_log
+
+    handler = getattr(scrapy_log, "_scrapy_root_handler", None)
+    if handler is not None:
+        handler.addFilter(_NetworkErrorsInOneLine())
 
 
 # -- extract -----------------------------------------------------------------------------------
@@ -278,7 +325,8 @@ def _command_modules() -> list[Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command != "crawl":  # a crawl's logging is Scrapy's, at --log-level
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
     except UserError as e:

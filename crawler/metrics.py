@@ -217,7 +217,7 @@ class Metrics:
         s = crawler.settings
         port = setting(s, "SOSIK_METRICS_PORT")
         if not port:
-            raise NotConfigured("SOSIK_METRICS_PORT is not set")
+            raise NotConfigured  # off unless SOSIK_METRICS_PORT is set; nothing to log
         try:
             number = int(port)
             hold = float(setting(s, "SOSIK_METRICS_HOLD", "0") or 0)

@@ -176,7 +176,7 @@ class Progress:
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
         s = crawler.settings
         if not s.getbool("SOSIK_PROGRESS", True):
-            raise NotConfigured("SOSIK_PROGRESS is off")
+            raise NotConfigured  # switched off; nothing to log
         stream = sys.stderr
         tty = s.getbool("SOSIK_PROGRESS_TTY", _isatty(stream))
         default = TTY_INTERVAL if tty else PLAIN_INTERVAL
