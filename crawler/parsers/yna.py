@@ -9,15 +9,18 @@ projects' parsers (a 2026 TypeScript parser and a 2025–26 Python scraper, see 
 "Unverified third-party notes") and on our own fixture: it reads JSON-LD and meta first and
 raises ParseError when the body container is missing, so the generic parser takes over.
 
-This module also holds helpers the Daum and Seoul parsers share: `collapse`/`node_text` (fast
-text normalisation), `meta_content` (a meta tag's value without touching elements) and `dateline_authors` (the reporters named in a wire-style dateline,
-"(포항=연합뉴스) 임상현 기자 =", the form Yonhap made standard and portals carry).
+This module also holds the helpers the Daum and Seoul parsers share (they would belong in
+parsers/base.py, which this change does not touch): fast text normalisation (`collapse`,
+`node_text`), meta and JSON-LD reading (`meta_content`, `metadata_dates`, `ld_person_names`,
+`declared_url`) and reporter names (`byline_names`, and `dateline_authors` for the wire-style
+dateline "(포항=연합뉴스) 임상현 기자 =" that Yonhap made standard and portals carry).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -33,9 +36,7 @@ from crawler.parsers.base import (
     first,
     ld_article,
     ld_names,
-    norm,
     paragraphs,
-    text_of,
 )
 from crawler.urls import canonical_url
 
@@ -121,7 +122,7 @@ def byline_names(text: str) -> list[str]:
     A byline that holds anything but Korean names (a programme title such as "CBS 김현정의
     뉴스쇼", an outlet) gives [], as GOLD.md wants, rather than a made-up author.
     """
-    s = _EMAIL.sub(" ", norm(text))
+    s = _EMAIL.sub(" ", collapse(text))
     s = re.sub(r"\s*외\s*\d+\s*명.*$", "", s)  # "박준석 기자 외 1명": the visible list abbreviates
     s = re.sub(r"^[^=]{1,20}=\s*", "", s)  # "스포츠조선=선수민 기자"
     s = _BYLINE_ROLE.sub("", s).strip(" ,·/()[]")
@@ -146,12 +147,39 @@ def ld_person_names(ld: dict[str, Any] | None, outlet_words: tuple[str, ...]) ->
     return out
 
 
-def ld_datetime(ld: dict[str, Any] | None, key: str) -> datetime | None:
-    """A JSON-LD timestamp as an aware datetime, or None."""
-    if not ld:
-        return None
-    v = ld.get(key)
+def _ld_datetime(ld: dict[str, Any] | None, key: str) -> datetime | None:
+    v = (ld or {}).get(key)
     return parse_datetime(v) if isinstance(v, str) else None
+
+
+def metadata_dates(tree: Any, ld: dict[str, Any] | None) -> tuple[datetime | None, datetime | None]:
+    """(published, updated) from JSON-LD, else `article:published_time`/`modified_time`.
+
+    `updated` is None when it equals `published`: GOLD.md counts metadata that only repeats the
+    publication time as no update.
+    """
+    published = _ld_datetime(ld, "datePublished") or parse_datetime(
+        meta_content(tree, "article:published_time")
+    )
+    updated = _ld_datetime(ld, "dateModified") or parse_datetime(
+        meta_content(tree, "article:modified_time")
+    )
+    if updated is not None and updated == published:
+        updated = None
+    return published, updated
+
+
+_CANONICAL = css("head link[rel='canonical']")
+
+
+def declared_url(tree: Any, page_url: str, is_article: Callable[[str], Any]) -> str:
+    """The canonical URL: og:url or <link rel=canonical> when it is an article URL, else the
+    request URL; either through crawler.urls.canonical_url."""
+    declared = meta_content(tree, "og:url")
+    if not declared:
+        el = first(_CANONICAL(tree))
+        declared = (el.get("href") or "").strip() if el is not None else ""
+    return canonical_url(declared if declared and is_article(declared) else page_url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -244,41 +272,35 @@ def parse_article(page: Page) -> ArticleItem:
     if not paras:
         raise ParseError(page.url, "Yonhap body is empty")
 
-    title = text_of(first(_TITLE(tree)))
+    title = node_text(first(_TITLE(tree)))
     if not title:
         # The visible headline is what GOLD.md scores; LD and og:title are fallbacks (og:title
         # carries " | 연합뉴스").
-        title = norm((ld or {}).get("headline")) or _TITLE_SUFFIX.sub(
+        title = collapse((ld or {}).get("headline")) or _TITLE_SUFFIX.sub(
             "", meta_content(tree, "og:title")
         )
     if not title:
         raise ParseError(page.url, "Yonhap headline not found")
 
-    subtitle = "\n".join(t for t in (text_of(h) for h in _SUBTITLE_LINES(tree)) if t) or None
+    subtitle = "\n".join(t for t in (node_text(h) for h in _SUBTITLE_LINES(tree)) if t) or None
 
-    published = ld_datetime(ld, "datePublished") or parse_datetime(
-        meta_content(tree, "article:published_time")
-    )
+    published, updated = metadata_dates(tree, ld)
     if published is None:
         ut = first(_UPDATE_TIME(tree))
         if ut is not None:
-            published = parse_datetime(ut.get("data-published-time") or text_of(ut))
-    updated = ld_datetime(ld, "dateModified") or parse_datetime(
-        meta_content(tree, "article:modified_time")
-    )
-    if updated is not None and published is not None and updated == published:
-        updated = None  # GOLD.md: metadata equal to the publication time is no update
+            published = parse_datetime(ut.get("data-published-time") or node_text(ut))
 
     authors = ld_person_names(ld, _OUTLET_WORDS)
     if not authors:
         for el in _BYLINE(tree):
-            authors.extend(n for n in byline_names(text_of(el)) if n not in authors)
+            authors.extend(n for n in byline_names(node_text(el)) if n not in authors)
     if not authors:
         authors = dateline_authors(paras[0])
 
-    section = text_of(first(_BREADCRUMB(tree))) or norm((ld or {}).get("articleSection")) or None
-    declared = meta_content(tree, "og:url") or _canonical_href(tree)
-    url = canonical_url(declared if declared and "/view/" in declared else page.url)
+    section = (
+        node_text(first(_BREADCRUMB(tree))) or collapse((ld or {}).get("articleSection")) or None
+    )
+    url = declared_url(tree, page.url, lambda u: "/view/" in u)
 
     return ArticleItem(
         url=url,
@@ -295,11 +317,3 @@ def parse_article(page: Page) -> ArticleItem:
         parser=PARSER_ARTICLE,
         fetched_at=page.fetched_at,
     )
-
-
-_CANONICAL = css("head link[rel='canonical']")
-
-
-def _canonical_href(tree: Any) -> str | None:
-    el = first(_CANONICAL(tree))
-    return (el.get("href") or "").strip() or None if el is not None else None
