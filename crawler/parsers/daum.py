@@ -188,7 +188,8 @@ def _info_line(scope: Any) -> tuple[Any, Any, list[str]]:
 
 def _publisher(tree: Any, scope: Any) -> str | None:
     """The original press: og:article:author, else the logo's alt; never the portal's name."""
-    v = collapse(meta_content(tree, "og:article:author"))
+    # "연합뉴스", or with a portal suffix as Naver writes it ("헤럴드경제 | 네이버")
+    v = collapse(meta_content(tree, "og:article:author").split("|")[0])
     if v and v not in _PORTAL_NAMES:
         return v
     for img in _CP_LOGO(scope):
@@ -248,6 +249,8 @@ _HIT_SNIPPET = etree.XPath("descendant::p[contains(@class, 'conts-desc')]")
 _HIT_SUBINFO = etree.XPath(
     "descendant::span[contains(@class, 'gem-subinfo')]/span[contains(@class, 'txt_info')]"
 )
+# Another layout's date: any leaf `span` that reads as a date.
+_HIT_SPANS = etree.XPath("descendant::span[not(*)]")
 _DATE_TEXT = re.compile(
     r"^(?:\d+\s*(?:초|분|시간|일|주|개월|년)\s*전|방금\s*전|어제|그제|"
     r"\d{4}\s*\.\s*\d{1,2}\s*\.\s*\d{1,2}\.?(?:\s*\d{1,2}:\d{2})?)$"
@@ -307,12 +310,12 @@ def parse_search(page: Page) -> SearchPage:
 
 def _hit(li: Any, query: str, page_no: int, rank: int, now: Any) -> SearchHit | None:
     a = first(_HIT_TITLE(li))
-    if a is None:
-        a = first(_HIT_ANY_ARTICLE_LINK(li))
-    if a is None:
-        return None
-    url = (a.get("href") or "").strip()
     title = node_text(a)
+    if not title:
+        # another layout: the first article link with text (a thumbnail link has none)
+        a = next((x for x in _HIT_ANY_ARTICLE_LINK(li) if node_text(x)), None)
+        title = node_text(a)
+    url = (a.get("href") or "").strip() if a is not None else ""
     if not url or not title:
         return None
     press_el = first(_HIT_PRESS(li))
@@ -320,7 +323,7 @@ def _hit(li: Any, query: str, page_no: int, rank: int, now: Any) -> SearchHit | 
     if press_el is not None:
         publisher = collapse(press_el.get("title")) or node_text(press_el) or None
     published = None
-    for info in _HIT_SUBINFO(li):
+    for info in _HIT_SUBINFO(li) or _HIT_SPANS(li):
         if any("ico_comment" in (c.get("class") or "") for c in info):
             continue
         t = node_text(info)

@@ -158,3 +158,25 @@ def test_search_without_clock_or_pager(cp):
     assert result.total_shown == 10  # li[data-docid] still finds the results
     assert result.has_next is None  # the page no longer says
     assert result.hits[0].published_at == datetime(2026, 9, 3, 0, 37, tzinfo=KST)  # fetched_at
+
+
+def test_search_other_layout_reads_links_and_date_spans():
+    """A result list without the 2026 classes: the first article link with text is the title."""
+    items = "".join(
+        f'<li data-docid="d{i}"><a href="http://v.daum.net/v/2024072{i}101500123"><img alt=""></a>'
+        f'<div><a href="http://v.daum.net/v/2024072{i}101500123">제목 {i}</a>'
+        f'<span>한빛일보</span><span><span class="ico_comment"></span> 3</span>'
+        f"<span>2024.07.2{i}.</span></div></li>"
+        for i in range(1, 4)
+    )
+    html = f'<html><body><div id="dnsColl"><ul class="list_other">{items}</ul></div></body></html>'
+    page = Page(
+        url="https://search.daum.net/search?w=news&q=%ED%95%9C%EB%B9%9B&p=2", body=html.encode()
+    )
+    result = daum.parse_search(page)
+    assert [h.title for h in result.hits] == ["제목 1", "제목 2", "제목 3"]
+    assert result.query == "한빛" and result.hits[0].page == 2
+    assert result.hits[0].published == "2024.07.21."
+    assert result.hits[0].published_at == datetime(2024, 7, 21, tzinfo=KST)
+    assert result.hits[0].portal_url == result.hits[0].url
+    assert result.has_next is None
