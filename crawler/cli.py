@@ -70,7 +70,8 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
             raise UserError(f"{spider} needs --query")
         out["query"] = args.query
         out["sort"] = args.sort
-    out["pages"] = args.pages
+    if args.pages is not None:
+        out["pages"] = args.pages
     for k in ("since", "until"):
         v = getattr(args, k)
         if v:
@@ -267,7 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("crawl", help="run a spider (naver, daum, seoul, naver_section, all)")
     c.add_argument("spider")
     c.add_argument("--query", "-q")
-    c.add_argument("--pages", type=int, default=1, help="result pages per query; 0 = all")
+    c.add_argument(
+        "--pages",
+        type=int,
+        default=None,
+        help="result pages per query (default 1; naver_section: all); 0 = all",
+    )
     c.add_argument("--since", help="YYYY-MM-DD")
     c.add_argument("--until", help="YYYY-MM-DD")
     c.add_argument("--sort", choices=("recent", "relevance"), default="recent")

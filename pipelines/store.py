@@ -2,7 +2,8 @@
 
 Each batch is one transaction (db.articles.store_articles): `INSERT … ON CONFLICT`, never
 check-then-insert. What the database says of each item is counted in stats: `store/inserted`,
-`store/updated` (same URL, new text: a new version), `store/unchanged`, and the drops
+`store/updated` (same URL, new text: a new version), `store/unchanged` (same URL, same text;
+also counted as a URL duplicate), and the drops
 `dedupe/dropped_url`, `dedupe/dropped_hash`, `dedupe/dropped_headline`. Buffered items are
 written when the batch fills and when the spider closes, so a clean shutdown loses nothing.
 """
@@ -12,21 +13,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from crawler.items import ArticleItem, SearchHit
 from db.articles import store_articles, store_search_hits
 from db.connection import connect
 from db.runs import start_run
 
-from crawler.items import ArticleItem, SearchHit
-
 logger = logging.getLogger(__name__)
 
-OUTCOME_STAT = {
-    "inserted": "store/inserted",
-    "updated": "store/updated",
-    "unchanged": "store/unchanged",
-    "dropped_url": "dedupe/dropped_url",
-    "dropped_hash": "dedupe/dropped_hash",
-    "dropped_headline": "dedupe/dropped_headline",
+# What the database said of an item, as stats. An unchanged re-fetch of a stored URL is also a
+# URL duplicate: nothing of it is stored but its sighting (last_seen_at).
+OUTCOME_STATS = {
+    "inserted": ("store/inserted",),
+    "updated": ("store/updated",),
+    "unchanged": ("store/unchanged", "dedupe/dropped_url"),
+    "dropped_url": ("dedupe/dropped_url",),
+    "dropped_hash": ("dedupe/dropped_hash",),
+    "dropped_headline": ("dedupe/dropped_headline",),
 }
 
 
@@ -94,6 +96,7 @@ class StorePipeline:
                 cluster_window_days=self.cluster_window_days,
             )
             for item, res in zip(batch, results, strict=True):
-                self.stats.inc_value(OUTCOME_STAT.get(res.outcome, f"store/{res.outcome}"))
+                for key in OUTCOME_STATS.get(res.outcome, (f"store/{res.outcome}",)):
+                    self.stats.inc_value(key)
                 if res.outcome.startswith("dropped"):
                     logger.debug("%s: %s is article %s", res.outcome, item.url, res.article_id)

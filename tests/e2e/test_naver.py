@@ -146,4 +146,4 @@ def test_search_to_articles_into_postgres_and_again(tmp_path, fresh_db):
     assert after_second["crawl_runs"] == 2
     stats = last_run_stats(fresh_db)
     assert stats.get("store/inserted", 0) == 0
-    assert stats.get("store/unchanged", 0) + stats.get("dedupe/dropped_url", 0) == 10
+    assert stats["dedupe/dropped_url"] == 10
