@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.dates import parse_date_arg
+from crawler.urls import page_kind
 
 SPIDERS = ("naver", "daum", "seoul", "naver_section")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
@@ -40,6 +41,12 @@ def crawl_settings(args: argparse.Namespace) -> Any:
             priority="cmdline",
         )
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    if os.environ.get("SOSIK_ARCHIVE"):
+        settings.set(
+            "SOSIK_ARCHIVE",
+            os.environ["SOSIK_ARCHIVE"] not in ("0", "false", "no", ""),
+            priority="cmdline",
+        )
     if os.environ.get("DATABASE_URL"):
         settings.set("STORE_DATABASE_URL", os.environ["DATABASE_URL"], priority="cmdline")
     for pair in args.set or []:
@@ -207,7 +214,7 @@ def run_extract(args: argparse.Namespace) -> int:
     )
     kind = args.kind
     if kind == "auto":
-        kind = guess_kind(args.url)
+        kind = page_kind(args.url)
     try:
         if kind == "search":
             out = parse_search(page).to_json()
@@ -222,25 +229,6 @@ def run_extract(args: argparse.Namespace) -> int:
     json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
-
-
-def guess_kind(url: str) -> str:
-    """search, list or article, from the URL's shape."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    host, path = (parts.hostname or ""), parts.path
-    if host.startswith("search.") or "search" in path.rsplit("/", 1)[-1]:
-        return "search"
-    if (
-        (path.endswith(("main.naver", "home.naver", "list.naver")) and "oid=" not in parts.query)
-        or host == "www.yna.co.kr"
-        and not path.startswith("/view/")
-        or path.startswith("/newsList/")
-        or path.startswith("/section/")
-    ):
-        return "list"
-    return "article"
 
 
 # -- db ----------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Retry-After-aware retries for 429/503 replace Scrapy's plain retry middleware.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # The archive keeps every fetched page under its real URL (replay has restored it by then).
+    "crawler.archive.ArchiveMiddleware": 900,
     # Replay rewrites requests to the local server after every other middleware saw the real URL.
     "crawler.replay.ReplayMiddleware": 950,
 }
@@ -65,5 +67,9 @@ DEDUPE_PREFILTER = True
 # Retry-After handling (crawler.middlewares.RetryAfterMiddleware)
 RETRYAFTER_MAX_WAIT = 300  # seconds; a longer Retry-After is capped here
 RETRYAFTER_BACKOFF_BASE = 2.0  # seconds, doubled per retry when no Retry-After is given
+
+# Raw-page archive (crawler.archive): off for hand-run crawls unless SOSIK_ARCHIVE=1; the
+# scheduler turns it on for scheduled ones.
+SOSIK_ARCHIVE = False
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -87,3 +87,21 @@ def canonical_url(url: str) -> str:
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+_LIST_PATHS = ("/main/main.naver", "/main/home.naver", "/main/list.naver", "/main/list.nhn")
+
+
+def page_kind(url: str) -> str:
+    """`search`, `list` or `article`, from a URL's shape (for extract and reparse)."""
+    parts = urlsplit(url)
+    host, path = (parts.hostname or "").lower(), parts.path
+    if host.startswith("search.") or path.rsplit("/", 1)[-1].startswith("search"):
+        return "search"
+    if path in _LIST_PATHS and "aid=" not in parts.query:
+        return "list"
+    if host.endswith("yna.co.kr") and not path.startswith("/view/"):
+        return "list"
+    if path.startswith(("/newsList/", "/section/", "/breakingnews")) or path in ("", "/"):
+        return "list"
+    return "article"

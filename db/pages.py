@@ -30,10 +30,12 @@ RETURNING id
 """
 SELECT_PAGES = """
 SELECT id, url, fetched_at, status, encoding, body, portal, crawl_run_id
-FROM pages
+FROM pages p
 WHERE id > %(after)s
   AND (%(portal)s::text IS NULL OR portal = %(portal)s::text)
   AND (%(since)s::timestamptz IS NULL OR fetched_at >= %(since)s::timestamptz)
+  AND (NOT %(latest)s OR NOT EXISTS (
+        SELECT 1 FROM pages newer WHERE newer.url = p.url AND newer.id > p.id))
 ORDER BY id
 LIMIT %(limit)s
 """
@@ -70,12 +72,23 @@ def iter_pages(
     portal: str | None = None,
     since: datetime | None = None,
     *,
+    latest: bool = False,
     batch: int = 200,
 ) -> Iterator[PageRow]:
-    """Archived pages in the order they were stored, bodies decompressed; `batch` at a time."""
+    """Archived pages in the order they were stored, bodies decompressed; `batch` at a time.
+
+    `latest`: only the newest fetch of each URL (what a re-parse wants: an older fetch would
+    otherwise turn the stored article back into its old text as a "new version").
+    """
     after = 0
     while True:
-        params = {"after": after, "portal": portal, "since": since, "limit": batch}
+        params = {
+            "after": after,
+            "portal": portal,
+            "since": since,
+            "latest": latest,
+            "limit": batch,
+        }
         with conn.cursor(row_factory=class_row(PageRow)) as cur:
             rows = cur.execute(SELECT_PAGES, params).fetchall()
         for row in rows:

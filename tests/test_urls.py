@@ -65,3 +65,23 @@ def test_identity_parameters_survive():
         canonical_url("https://www.mk.co.kr/view.php?no=123&sc=30000001")
         == "https://www.mk.co.kr/view.php?no=123&sc=30000001"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("https://search.naver.com/search.naver?where=news&query=x", "search"),
+        ("https://search.daum.net/search?w=news&q=x", "search"),
+        ("https://search.seoul.co.kr/index.php?keyword=x", "search"),
+        ("https://news.naver.com/main/main.naver?mode=LSD&mid=shm&sid1=100", "list"),
+        ("https://news.naver.com/main/read.naver?oid=001&aid=0009205077", "article"),
+        ("https://www.yna.co.kr/international/asia-australia", "list"),
+        ("https://www.yna.co.kr/view/AKR20251201000100084", "article"),
+        ("https://www.mk.co.kr/news/society/11328184", "article"),
+        ("https://www.seoul.co.kr/newsList/society/", "list"),
+    ],
+)
+def test_page_kind(url, kind):
+    from crawler.urls import page_kind
+
+    assert page_kind(url) == kind

@@ -59,9 +59,11 @@ class JobResult:
 
 
 def child_env(url: str) -> dict[str, str]:
-    """The crawl's environment: ours, the same database, no metrics port of its own."""
+    """The crawl's environment: ours, the same database, the page archive on unless the
+    operator switched it off, no metrics port of its own."""
     env = dict(os.environ)
     env["DATABASE_URL"] = url
+    env.setdefault("SOSIK_ARCHIVE", "1")  # scheduled crawls keep their raw pages for reparse
     env.pop("SOSIK_METRICS_PORT", None)  # the scheduler serves it; a child would collide
     return env
 
