@@ -27,16 +27,14 @@ relies on) and makes the URL lookup and the insert one atomic step across concur
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
-from psycopg.types.json import Jsonb
 
 from crawler.items import ArticleItem, SearchHit
 from db.rows import (
@@ -234,64 +232,95 @@ FROM target t
 """
 
 # The batch fast path, for the items of a batch that share no URL, text, headline or
-# near-duplicate with another item of the batch: one statement inserts them all, a second adds
-# their URLs and links their search hits. Items that meet a known URL or a constraint are not
-# returned and go through STORE_ARTICLE, which handles every case.
+# near-duplicate with another item of the batch: binary COPY into a temporary table (ids drawn
+# there, under the writers' lock), then one statement inserts the articles, their URLs and links
+# their search hits. Items that meet a known URL or a constraint are not returned and go
+# through STORE_ARTICLE, which handles every case.
+CREATE_BATCH_TABLE = """
+CREATE TEMPORARY TABLE sosik_batch (
+    id           bigint NOT NULL DEFAULT nextval('articles_id_seq'::regclass),
+    idx          integer NOT NULL,
+    url          text NOT NULL,
+    urls         text[] NOT NULL,
+    portal       text,
+    publisher    text,
+    title        text,
+    subtitle     text,
+    body         text,
+    authors      text[],
+    section      text,
+    published_at timestamptz,
+    updated_at   timestamptz,
+    headline_key text,
+    content_hash text,
+    simhash      bigint,
+    parser       text
+) ON COMMIT DROP;
+-- Bodies are toasted here on their way to articles: not compressed twice.
+ALTER TABLE sosik_batch ALTER COLUMN body SET STORAGE EXTERNAL
+"""
+BATCH_COLUMNS = (
+    ("idx", "int4"), ("url", "text"), ("urls", "text[]"), ("portal", "text"),
+    ("publisher", "text"), ("title", "text"), ("subtitle", "text"), ("body", "text"),
+    ("authors", "text[]"), ("section", "text"), ("published_at", "timestamptz"),
+    ("updated_at", "timestamptz"), ("headline_key", "text"), ("content_hash", "text"),
+    ("simhash", "int8"), ("parser", "text"),
+)  # fmt: skip
+COPY_BATCH = (
+    f"COPY sosik_batch ({', '.join(c for c, _ in BATCH_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+)
+# Row estimates for the joins below (a temporary table has no statistics until analysed).
+ANALYZE_BATCH = "ANALYZE sosik_batch"
+
 INSERT_NEW_ARTICLES = """
 WITH
-batch AS MATERIALIZED (
-    SELECT *
-    FROM jsonb_to_recordset(%(batch)s::jsonb) AS b(
-        url text, urls text[], portal text, publisher text, title text, subtitle text,
-        body text, authors text[], section text, published_at timestamptz,
-        updated_at timestamptz, headline_key text, content_hash text, simhash bigint,
-        parser text)
+ins AS (
+    INSERT INTO articles (
+        id, canonical_url, portal, publisher, title, subtitle, body, authors, section,
+        published_at, updated_at, headline_key, content_hash, simhash, cluster_id, parser,
+        crawl_run_id)
+    SELECT f.id, f.url, f.portal, f.publisher, f.title, f.subtitle, f.body,
+           coalesce(f.authors, '{{}}'), f.section, f.published_at, f.updated_at, f.headline_key,
+           f.content_hash, f.simhash, coalesce(n.cluster_id, f.id), coalesce(f.parser, ''),
+           %(crawl_run_id)s::bigint
+    FROM sosik_batch f
+    LEFT JOIN LATERAL ({near}
+    ) n ON true
+    WHERE NOT EXISTS (SELECT FROM article_urls u WHERE u.url = ANY(f.urls))
+    ON CONFLICT DO NOTHING
+    RETURNING id, cluster_id
 ),
-fresh AS MATERIALIZED (
-    SELECT b.*, nextval('articles_id_seq'::regclass) AS id
-    FROM batch b
-    WHERE NOT EXISTS (SELECT FROM article_urls u WHERE u.url = ANY(b.urls))
-)
-INSERT INTO articles (
-    id, canonical_url, portal, publisher, title, subtitle, body, authors, section,
-    published_at, updated_at, headline_key, content_hash, simhash, cluster_id, parser,
-    crawl_run_id)
-SELECT f.id, f.url, f.portal, f.publisher, f.title, f.subtitle, f.body,
-       coalesce(f.authors, '{{}}'), f.section, f.published_at, f.updated_at, f.headline_key,
-       f.content_hash, f.simhash, coalesce(n.cluster_id, f.id), coalesce(f.parser, ''),
-       %(crawl_run_id)s::bigint
-FROM fresh f
-LEFT JOIN LATERAL ({near}
-) n ON true
-ON CONFLICT DO NOTHING
-RETURNING id, cluster_id, canonical_url
-"""
-
-ADD_NEW_URLS = """
-WITH
-new_urls AS MATERIALIZED (
-    SELECT *
-    FROM unnest(%(urls)s::text[], %(ids)s::bigint[], %(canonical)s::boolean[],
-                %(hashes)s::text[]) AS n(url, article_id, is_canonical, content_hash)
+done AS (
+    SELECT b.idx, b.id, i.cluster_id, b.url, b.urls, b.content_hash
+    FROM ins i JOIN sosik_batch b ON b.id = i.id
+),
+done_urls AS (
+    SELECT d.id, u.url, u.url = d.url AS is_canonical,
+           CASE WHEN u.url = d.url THEN d.content_hash END AS content_hash
+    FROM done d CROSS JOIN unnest(d.urls) AS u(url)
 ),
 added AS (
     INSERT INTO article_urls (url, article_id, is_canonical, content_hash)
-    SELECT url, article_id, is_canonical, content_hash FROM new_urls
+    SELECT url, id, is_canonical, content_hash FROM done_urls
     ON CONFLICT (url) DO NOTHING
     RETURNING article_id
 ),
 linked AS (
     UPDATE search_hits h
-    SET article_id = (SELECT n.article_id FROM new_urls n
-                      WHERE n.url = h.url OR n.url = h.portal_url
-                      ORDER BY n.url = h.url DESC LIMIT 1)
+    SET article_id = (SELECT du.id FROM done_urls du
+                      WHERE du.url = h.url OR du.url = h.portal_url
+                      ORDER BY du.url = h.url DESC LIMIT 1)
     WHERE h.article_id IS NULL
-      AND (h.url = ANY(%(urls)s::text[]) OR h.portal_url = ANY(%(urls)s::text[]))
+      AND (h.url = ANY(ARRAY(SELECT url FROM done_urls))
+           OR h.portal_url = ANY(ARRAY(SELECT url FROM done_urls)))
     RETURNING h.article_id
-)
-SELECT 'added' AS what, article_id, count(*)::int AS n FROM added GROUP BY article_id
-UNION ALL
-SELECT 'linked', article_id, count(*)::int FROM linked GROUP BY article_id
+),
+added_n AS (SELECT article_id, count(*)::int AS n FROM added GROUP BY article_id),
+linked_n AS (SELECT article_id, count(*)::int AS n FROM linked GROUP BY article_id)
+SELECT d.idx, d.id, d.cluster_id, coalesce(a.n, 0) AS urls_added, coalesce(l.n, 0) AS hits_linked
+FROM done d
+LEFT JOIN added_n a ON a.article_id = d.id
+LEFT JOIN linked_n l ON l.article_id = d.id
 """
 
 UPSERT_SEARCH_HIT = """
@@ -411,43 +440,21 @@ def _insert_new(
     window: timedelta,
 ) -> None:
     """The fast path of store_articles: fills `results` for the items it inserted."""
-    batch = {
-        "batch": Jsonb([_batch_row(params[i]) for i in fast], dumps=_dumps),
-        "crawl_run_id": crawl_run_id,
-        "window": window,
-        "distance": distance,
-    }
-    # Not prepared: planned once per batch with the table's current size (a plan cached while
-    # the table was small would scan it for near-duplicates row by row once it is large).
-    inserted = conn.execute(query, batch, prepare=False).fetchall()
-    if not inserted:
-        return
-    by_url = {params[i]["url"]: i for i in fast}
-    urls: list[str] = []
-    ids: list[int] = []
-    canonical: list[bool] = []
-    hashes: list[str | None] = []
-    clusters: dict[int, int] = {}
-    for article_id, cluster_id, url in inserted:
-        p = params[by_url[url]]
-        clusters[article_id] = cluster_id
-        for u in p["urls"]:
-            urls.append(u)
-            ids.append(article_id)
-            canonical.append(u == url)
-            hashes.append(p["content_hash"] if u == url else None)
-    counts = {"added": defaultdict(int), "linked": defaultdict(int)}
-    new = {"urls": urls, "ids": ids, "canonical": canonical, "hashes": hashes}
-    for what, article_id, n in conn.execute(ADD_NEW_URLS, new, prepare=False):
-        counts[what][article_id] = n
-    for article_id, cluster_id, url in inserted:
-        results[by_url[url]] = StoreResult(
-            article_id,
-            "inserted",
-            counts["added"][article_id],
-            cluster_id,
-            counts["linked"][article_id],
-        )
+    conn.execute(CREATE_BATCH_TABLE)
+    with conn.cursor() as cur:
+        with cur.copy(COPY_BATCH) as copy:
+            copy.set_types([t for _, t in BATCH_COLUMNS])
+            for i in fast:
+                p = params[i]
+                copy.write_row([i, *(p[c] for c, _ in BATCH_COLUMNS[1:])])
+        cur.execute(ANALYZE_BATCH)
+        # Not prepared: planned once per batch with the table's current size (a plan cached
+        # while the table was small would look for near-duplicates with a scan).
+        args = {"crawl_run_id": crawl_run_id, "window": window, "distance": distance}
+        for idx, article_id, cluster_id, urls_added, hits_linked in cur.execute(
+            query, args, prepare=False
+        ):
+            results[idx] = StoreResult(article_id, "inserted", urls_added, cluster_id, hits_linked)
 
 
 def independent_items(params: Sequence[dict[str, Any]], cluster_distance: int) -> list[int]:
@@ -549,26 +556,6 @@ def _build(banded: bool) -> tuple[str, str]:
 QUERIES = {banded: _build(banded) for banded in (True, False)}
 
 
-def _batch_row(p: dict[str, Any]) -> dict[str, Any]:
-    """An item's parameters as JSON for jsonb_to_recordset."""
-    row = {k: p[k] for k in _BATCH_FIELDS}
-    for k in ("published_at", "updated_at"):
-        if row[k] is not None:
-            row[k] = row[k].isoformat()
-    return row
-
-
-def _dumps(obj: Any) -> str:
-    """JSON with Hangul as itself: a third of the bytes of \\uXXXX escapes, less to parse."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-_BATCH_FIELDS = (
-    "url", "urls", "portal", "publisher", "title", "subtitle", "body", "authors", "section",
-    "published_at", "updated_at", "headline_key", "content_hash", "simhash", "parser",
-)  # fmt: skip
-
-
 def _one(row: StoreResult | None, item: ArticleItem) -> StoreResult:
     if row is None:
         # Every branch of STORE_ARTICLE yields a target while the writers' lock is held; no
@@ -592,8 +579,8 @@ def _article_params(
         "body": item.body,
         "authors": list(item.authors),
         "section": item.section,
-        "published_at": item.published_at,
-        "updated_at": item.updated_at,
+        "published_at": _aware(item.published_at),
+        "updated_at": _aware(item.updated_at),
         "headline_key": item.headline_key or headline_key(item.title),
         "content_hash": item.content_hash or content_hash(item.body),
         "simhash": item.simhash if item.simhash is not None else simhash64(item.body),
@@ -602,6 +589,13 @@ def _article_params(
         "distance": distance,
         "window": window,
     }
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """A time without an offset is Korean time: that is what Korean news pages print."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=KST)
+    return moment
 
 
 def _hit_params(hit: SearchHit, crawl_run_id: int | None) -> dict[str, Any]:
@@ -617,5 +611,5 @@ def _hit_params(hit: SearchHit, crawl_run_id: int | None) -> dict[str, Any]:
         "portal_url": hit.portal_url,
         "publisher": hit.publisher,
         "published_text": hit.published,
-        "published_at": hit.published_at,
+        "published_at": _aware(hit.published_at),
     }

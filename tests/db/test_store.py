@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -20,6 +20,7 @@ from db.articles import (
 )
 from tests.db.factories import (
     BODY,
+    KST,
     NOON,
     OTHER_BODY,
     article,
@@ -236,12 +237,20 @@ def test_batch_gives_the_outcomes_of_one_by_one(conn: Conn, db_url: str) -> None
 
 def test_big_batch_of_new_articles_takes_the_fast_path(conn: Conn) -> None:
     items = [article(i, original_url=original_url(i)) for i in range(200)]
+    items[1] = article(1, authors=[], publisher=None, published_at=None, subtitle="부제")
+    items[2] = article(2, published_at=datetime(2026, 11, 24, 23, 30))  # no offset: KST
+    store_search_hits(conn, [hit("q", 1, original_url(5))], crawl_run_id=None)
     results = store_articles(conn, items)
     assert [r.outcome for r in results] == ["inserted"] * 200
-    assert [r.urls_added for r in results] == [2] * 200
+    assert [r.urls_added for r in results] == [2, 1, 1] + [2] * 197
+    assert [r.hits_linked for r in results][4:6] == [0, 1]
     ids = [r.article_id for r in results]
-    assert ids == sorted(ids) and len(set(ids)) == 200
-    assert counts(conn)["article_urls"] == 400
+    assert len(set(ids)) == 200
+    assert counts(conn)["article_urls"] == 398
+    second = get_article(conn, ids[1])
+    assert second is not None and (second.authors, second.subtitle) == ([], "부제")
+    third = get_article(conn, ids[2])
+    assert third is not None and third.published_at == datetime(2026, 11, 24, 23, 30, tzinfo=KST)
     assert store_articles(conn, []) == []
 
 
