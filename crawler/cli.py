@@ -205,6 +205,7 @@ def run_extract(args: argparse.Namespace) -> int:
     from crawler.dates import KST
     from crawler.extract import extract_article
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_list, parse_search
+    from pipelines.dedupe import with_keys
 
     path = Path(args.file)
     if not path.exists():
@@ -221,7 +222,7 @@ def run_extract(args: argparse.Namespace) -> int:
         elif kind == "list":
             out = parse_list(page).to_json()
         else:
-            out = extract_article(page).to_json()
+            out = with_keys(extract_article(page)).to_json()  # the keys dedupe would use
     except NotAnArticle as e:
         raise UserError(f"not an article ({e.reason}): {args.url}") from None
     except ParseError as e:
