@@ -77,8 +77,8 @@ def job_lock(conn: psycopg.Connection[Any], job: str) -> Iterator[bool]:
     try:
         yield taken
     finally:
-        if taken and not conn.closed:
-            release_job_lock(conn, job)
+        if taken and not conn.closed and not conn.broken:
+            release_job_lock(conn, job)  # a dead session's locks are gone with it
 
 
 def last_job_starts(conn: psycopg.Connection[Any]) -> dict[str, datetime]:

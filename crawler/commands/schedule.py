@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
+
 from crawler.commands import CommandError
 from crawler.dates import KST
 from crawler.schedule import (
@@ -106,14 +108,18 @@ class Scheduler:
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn.close()
+            self.conn.close()  # also ends any job lock this session still held
             self.conn = None
 
     def last_runs(self) -> dict[str, datetime]:
         """Each job's last start: the newer of crawl_runs (any host) and our own attempts."""
         from db.jobs import last_job_starts
 
-        last = dict(last_job_starts(self.connection()))
+        try:
+            last = dict(last_job_starts(self.connection()))
+        except psycopg.OperationalError:  # the session died (server restart): once more, anew
+            self.close()
+            last = dict(last_job_starts(self.connection()))
         for job, at in self.attempts.items():
             if job not in last or at > last[job]:
                 last[job] = at
@@ -235,8 +241,8 @@ class Scheduler:
             try:
                 self.tick(clock())
                 pause = 0.0 if self.stopping else self.nap(clock())
-            except DatabaseUnavailable as e:
-                logger.error("%s; retrying in %.0fs", e, RETRY_NAP)
+            except (DatabaseUnavailable, psycopg.OperationalError) as e:
+                logger.error("database: %s; retrying in %.0fs", " ".join(str(e).split()), RETRY_NAP)
                 self.close()
                 pause = RETRY_NAP
             if pause:

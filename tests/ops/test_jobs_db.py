@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from datetime import datetime
 
-from crawler.commands.schedule import _metrics
+from crawler.commands.schedule import Scheduler, _metrics
+from crawler.dates import KST
 from crawler.items import SearchHit
+from crawler.schedule import parse_schedule
 from db.articles import store_search_hits
 from db.connection import connect
 from db.jobs import (
@@ -99,3 +102,19 @@ def test_the_scheduler_serves_each_jobs_last_success_from_crawl_runs(conn, db_ur
     assert 'sosik_last_success_timestamp_seconds{job="nightly"}' in text
     assert 'job="broken"' not in text
     assert "sosik_database_up 1.0" in text
+
+
+def test_the_scheduler_reconnects_when_its_session_dies(conn, db_url):
+    schedule = parse_schedule(
+        {"job": [{"name": "later", "portal": "naver", "query": "x", "cron": "0 3 * * *"}]}
+    )
+    scheduler = Scheduler(schedule, db_url)
+    try:
+        now = datetime(2024, 8, 1, 10, 0, tzinfo=KST)
+        assert scheduler.tick(now) == []  # not due: reads crawl_runs, runs nothing
+        pid = scheduler.conn.info.backend_pid
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))  # a server restart, say
+        assert scheduler.tick(now) == []
+        assert scheduler.conn.info.backend_pid != pid
+    finally:
+        scheduler.close()
