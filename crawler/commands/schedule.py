@@ -194,6 +194,8 @@ class Scheduler:
         argv = [*self.command, *crawl.argv]
         logger.info("job %s: sosik %s", job.name, " ".join(crawl.argv))
         self.child = subprocess.Popen(argv, env=self.env, start_new_session=True)
+        if self.stopping:  # the signal came between our check and the start: pass it on
+            self.child.send_signal(signal.SIGTERM)
         try:
             code = self.child.wait()
         finally:
