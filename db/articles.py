@@ -65,9 +65,13 @@ __all__ = [
 WRITER_LOCK = {"lock_ns": 0x736F736B, "lock_id": 1}
 TAKE_WRITER_LOCK = "SELECT pg_advisory_xact_lock(%(lock_ns)s::int, %(lock_id)s::int)"
 
-# The store statements take ~10 ms to plan and well under 1 ms to run, and their plans do not
-# depend on the values: the prepared statements' generic plans are always the right ones.
-GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+# How every store transaction begins, in one round trip: the writers' lock, then generic plans
+# (STORE_ARTICLE takes ~10 ms to plan and well under 1 ms to run, and its plan does not depend
+# on the values: the prepared statement's generic plan is always the right one).
+BEGIN_STORE = (
+    f"SELECT pg_advisory_xact_lock({WRITER_LOCK['lock_ns']}, {WRITER_LOCK['lock_id']});"
+    " SET LOCAL plan_cache_mode = force_generic_plan"
+)
 
 # Near-duplicate candidates: exact for distances up to 3 through four 16-bit band indexes (two
 # hashes within 3 bits agree on at least one band); wider distances scan the whole window.
@@ -236,28 +240,36 @@ FROM target t
 # there, under the writers' lock), then one statement inserts the articles, their URLs and links
 # their search hits. Items that meet a known URL or a constraint are not returned and go
 # through STORE_ARTICLE, which handles every case.
-CREATE_BATCH_TABLE = """
-CREATE TEMPORARY TABLE sosik_batch (
-    id           bigint NOT NULL DEFAULT nextval('articles_id_seq'::regclass),
-    idx          integer NOT NULL,
-    url          text NOT NULL,
-    urls         text[] NOT NULL,
-    portal       text,
-    publisher    text,
-    title        text,
-    subtitle     text,
-    body         text,
-    authors      text[],
-    section      text,
-    published_at timestamptz,
-    updated_at   timestamptz,
-    headline_key text,
-    content_hash text,
-    simhash      bigint,
-    parser       text
-) ON COMMIT DROP;
--- Bodies are toasted here on their way to articles: not compressed twice.
-ALTER TABLE sosik_batch ALTER COLUMN body SET STORAGE EXTERNAL
+# Made once per session, emptied at every commit (and here, in case an outer transaction
+# holds the last batch's rows). Bodies are toasted in it on their way to articles: uncompressed.
+ENSURE_BATCH_TABLE = """
+DO $$
+BEGIN
+    IF to_regclass('pg_temp.sosik_batch') IS NULL THEN
+        CREATE TEMPORARY TABLE sosik_batch (
+            id           bigint NOT NULL DEFAULT nextval('articles_id_seq'::regclass),
+            idx          integer NOT NULL,
+            url          text NOT NULL,
+            urls         text[] NOT NULL,
+            portal       text,
+            publisher    text,
+            title        text,
+            subtitle     text,
+            body         text,
+            authors      text[],
+            section      text,
+            published_at timestamptz,
+            updated_at   timestamptz,
+            headline_key text,
+            content_hash text,
+            simhash      bigint,
+            parser       text
+        ) ON COMMIT DELETE ROWS;
+        ALTER TABLE sosik_batch ALTER COLUMN body SET STORAGE EXTERNAL;
+    END IF;
+    DELETE FROM sosik_batch;
+END
+$$
 """
 BATCH_COLUMNS = (
     ("idx", "int4"), ("url", "text"), ("urls", "text[]"), ("portal", "text"),
@@ -269,8 +281,6 @@ BATCH_COLUMNS = (
 COPY_BATCH = (
     f"COPY sosik_batch ({', '.join(c for c, _ in BATCH_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 )
-# Row estimates for the joins below (a temporary table has no statistics until analysed).
-ANALYZE_BATCH = "ANALYZE sosik_batch"
 
 INSERT_NEW_ARTICLES = """
 WITH
@@ -396,12 +406,12 @@ def store_articles(
     """Store a batch in ONE transaction; one StoreResult per item, in the items' order.
 
     The outcome of every item is the one `store_article` would give storing the items one
-    after the other. For speed, the items that touch nothing else in the batch (no shared URL,
-    text, headline or near-duplicate: `independent_items`) are inserted by one set-based
-    statement; the rest, and those of the first that meet an existing URL or constraint, then
-    go through the one-item statement, pipelined, in order. (One difference: within a batch,
-    an independent item may be stored before an earlier dependent one, so of two near-duplicates
-    in one batch the independent one can be the cluster's first article.)
+    after the other. For speed, the items that share nothing with an earlier item of the batch
+    (`first_comers`) are inserted by one set-based statement; the others, and any first comer
+    that meets a known URL or a constraint, then go through the one-item statement,
+    pipelined, in the batch's order. One case can differ from strict order: a later first
+    comer carrying an article's *previous* text (or headline), while an earlier item of the
+    same batch updates that article, is compared with the text before the update.
     Any database error rolls the whole batch back and is raised.
     """
     if not items:
@@ -411,9 +421,8 @@ def store_articles(
     one, many = _queries(cluster_distance)
     results: list[StoreResult | None] = [None] * len(items)
     with conn.transaction():
-        conn.execute(TAKE_WRITER_LOCK, WRITER_LOCK)
-        conn.execute(GENERIC_PLANS)
-        fast = independent_items(params, cluster_distance) if len(items) > 1 else []
+        conn.execute(BEGIN_STORE)
+        fast = first_comers(params, cluster_distance) if len(items) > 1 else []
         if fast:
             _insert_new(conn, many, params, fast, results, crawl_run_id, cluster_distance, window)
         rest = [i for i, r in enumerate(results) if r is None]
@@ -440,14 +449,13 @@ def _insert_new(
     window: timedelta,
 ) -> None:
     """The fast path of store_articles: fills `results` for the items it inserted."""
-    conn.execute(CREATE_BATCH_TABLE)
+    conn.execute(ENSURE_BATCH_TABLE)
     with conn.cursor() as cur:
         with cur.copy(COPY_BATCH) as copy:
             copy.set_types([t for _, t in BATCH_COLUMNS])
             for i in fast:
                 p = params[i]
                 copy.write_row([i, *(p[c] for c, _ in BATCH_COLUMNS[1:])])
-        cur.execute(ANALYZE_BATCH)
         # Not prepared: planned once per batch with the table's current size (a plan cached
         # while the table was small would look for near-duplicates with a scan).
         args = {"crawl_run_id": crawl_run_id, "window": window, "distance": distance}
@@ -457,38 +465,41 @@ def _insert_new(
             results[idx] = StoreResult(article_id, "inserted", urls_added, cluster_id, hits_linked)
 
 
-def independent_items(params: Sequence[dict[str, Any]], cluster_distance: int) -> list[int]:
-    """Indexes of the items sharing no URL, text, headline or near-duplicate with another.
+def first_comers(params: Sequence[dict[str, Any]], cluster_distance: int) -> list[int]:
+    """Indexes of the items that share no URL, text, headline or near-duplicate with an
+    EARLIER item of the batch.
 
-    Their outcome does not depend on the order in which the batch is stored. Near-duplicates
-    are found through the same 16-bit bands as in the database; for distances beyond what
-    bands find exactly, no item is independent.
+    Stored first, together, they resolve as they would in order: nothing before them in the
+    batch concerns them. The later items that share something with an earlier one are stored
+    after them, one by one. Near-duplicates are found through the same 16-bit bands as in the
+    database; for distances beyond what bands find exactly, every item goes one by one.
     """
     if cluster_distance > BANDED_MAX_DISTANCE:
         return []
-    owners: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    seen: set[tuple[Any, ...]] = set()
+    bands: dict[tuple[int, int], list[int]] = defaultdict(list)
+    first: list[int] = []
     for i, p in enumerate(params):
         keys: list[tuple[Any, ...]] = [("url", u) for u in p["urls"]]
         keys.append(("hash", p["content_hash"]))
         if p["publisher"] and p["headline_key"] and p["published_at"]:
             day = p["published_at"].astimezone(KST).date()
             keys.append(("headline", p["publisher"], p["headline_key"], day))
-        if p["simhash"] is not None:
-            keys.extend(("band", b, (p["simhash"] >> (16 * b)) & 0xFFFF) for b in range(4))
-        for key in keys:
-            owners[key].append(i)
-    shared: set[int] = set()
-    for key, idxs in owners.items():
-        if len(idxs) < 2:
-            continue
-        if key[0] != "band":
-            shared.update(idxs)
-            continue
-        for j, a in enumerate(idxs):  # same band: near only if within the distance
-            for b in idxs[j + 1 :]:
-                if hamming(params[a]["simhash"], params[b]["simhash"]) <= cluster_distance:
-                    shared.update((a, b))
-    return [i for i in range(len(params)) if i not in shared]
+        clash = any(k in seen for k in keys)
+        seen.update(keys)
+        h = p["simhash"]
+        if h is not None:
+            mine = [(b, (h >> (16 * b)) & 0xFFFF) for b in range(4)]
+            clash = clash or any(
+                hamming(h, params[j]["simhash"]) <= cluster_distance
+                for band in mine
+                for j in bands.get(band, ())
+            )
+            for band in mine:
+                bands[band].append(i)
+        if not clash:
+            first.append(i)
+    return first
 
 
 def store_search_hits(
