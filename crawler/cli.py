@@ -127,14 +127,21 @@ def run_crawl(args: argparse.Namespace) -> int:
     outcome = merge_outcome(crawlers)
     if run_id is not None:
         with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
-            finish_run(conn, run_id, outcome.status, outcome.stats, outcome.errors)
+            stats = {
+                **outcome.stats,
+                "alarms": outcome.alarms,
+                "failure": "; ".join(outcome.reasons) or None,
+            }
+            finish_run(conn, run_id, outcome.status, stats, outcome.errors)
     print_summary(outcome, sys.stderr)
-    if outcome.status == "failed" and outcome.errors:
-        first = outcome.errors[0]
-        print(
-            f"sosik: crawl failed: could not fetch {first['url']}: {first['reason']}",
-            file=sys.stderr,
-        )
+    if outcome.status == "failed":
+        fetched = outcome.stats.get("downloader/response_count", 0)
+        if outcome.errors and not fetched:
+            first = outcome.errors[0]
+            why = f"could not fetch {first['url']}: {first['reason']}"
+        else:
+            why = "; ".join(outcome.reasons) or "see the log above"
+        print(f"sosik: crawl failed: {why}", file=sys.stderr)
     return outcome.exit_code
 
 

@@ -34,6 +34,7 @@ class Outcome:
     errors: list[dict[str, str]] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     spiders: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why the run failed, if it did
 
     @property
     def exit_code(self) -> int:
@@ -45,6 +46,7 @@ def merge_outcome(crawlers: list[Any]) -> Outcome:
     total: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
     alarms: list[str] = []
+    reasons: list[str] = []
     status = "ok"
     names = []
     for crawler in crawlers:
@@ -61,9 +63,11 @@ def merge_outcome(crawlers: list[Any]) -> Outcome:
         if a is None:  # the crawl never opened (bad arguments, engine failure)
             a = assess(stats, len(getattr(spider, "errors", [])) or 1, stats.get("finish_reason"))
         alarms.extend(a.alarms)
+        if a.reason:
+            reasons.append(f"{names[-1]}: {a.reason}")
         if SEVERITY[a.status] > SEVERITY[status]:
             status = a.status
-    return Outcome(status, json_stats(total), errors, alarms, names)
+    return Outcome(status, json_stats(total), errors, alarms, names, reasons)
 
 
 def print_summary(outcome: Outcome, out: TextIO) -> None:
@@ -82,6 +86,8 @@ def print_summary(outcome: Outcome, out: TextIO) -> None:
         )
     for alarm in outcome.alarms:
         out.write(f"  DEGRADED: {alarm}\n")
+    for reason in outcome.reasons:
+        out.write(f"  FAILED: {reason}\n")
     for err in outcome.errors[:10]:
         out.write(f"  {err['kind']} error: {err['url']}: {err['reason']}\n")
     if len(outcome.errors) > 10:

@@ -26,7 +26,8 @@ EXIT_CODES = {"ok": 0, "errors": 1, "failed": 1, "degraded": 2}
 @dataclass(slots=True)
 class Assessment:
     status: str
-    alarms: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)  # layout-drift alarms only
+    reason: str | None = None  # why a run failed, when it did
 
     @property
     def exit_code(self) -> int:
@@ -69,10 +70,9 @@ def assess(
     if alarms:
         return Assessment("degraded", alarms)
     if finish_reason not in (None, "finished") or (fetched == 0 and n_errors):
-        return Assessment(
-            "failed",
-            [f"finish reason: {finish_reason}"] if finish_reason not in (None, "finished") else [],
-        )
+        if finish_reason not in (None, "finished"):
+            return Assessment("failed", reason=f"the crawl ended early ({finish_reason})")
+        return Assessment("failed", reason="nothing could be fetched")
     if n_errors:
         return Assessment("errors")
     return Assessment("ok")
@@ -119,6 +119,7 @@ class RunRecorder:
                 {
                     **json_stats(stats),
                     "alarms": self.assessment.alarms,
+                    "failure": self.assessment.reason,
                     "finished_at": datetime.now(KST).isoformat(),
                 },
                 errors,
