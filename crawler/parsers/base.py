@@ -115,14 +115,15 @@ class Page:
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
-_WS = re.compile(r"\s+")
 
 
 def norm(s: str | None) -> str:
-    """NFC and every run of whitespace (NBSP, U+3000 too) as one space, trimmed."""
-    if not s:
-        return ""
-    return _WS.sub(" ", unicodedata.normalize("NFC", s)).strip()
+    """NFC and every run of whitespace (NBSP, U+3000 too) as one space, trimmed.
+
+    str.split() splits on exactly the characters a regex `\\s` matches (str.isspace, checked
+    over every code point), three times faster than a regex substitution on Korean text.
+    """
+    return " ".join(unicodedata.normalize("NFC", s).split()) if s else ""
 
 
 def css(selector: str) -> CSSSelector:
@@ -136,21 +137,35 @@ def first(nodes: Iterable[Any]) -> Any | None:
     return None
 
 
+# What lxml.html's text_content() runs, called directly: saves its Python method layer.
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
 def text_of(node: Any | None) -> str:
     """The node's text, whitespace collapsed; '' for None."""
-    if node is None:
-        return ""
-    return norm(node.text_content())
+    return norm(_STRING(node)) if node is not None else ""
 
 
-def meta(tree: lxml.html.HtmlElement, *names: str) -> str | None:
-    """The first non-empty <meta property|name=...> content among `names`."""
+# <head> metas only, as a path rather than a `//` scan, returning the string itself: touching
+# elements from Python costs ~2 µs each (lxml.html's class lookup), so a few direct look-ups
+# beat reading every meta into a dict. Blank contents are passed over.
+_META = etree.XPath(
+    "string(/html/head/meta[@property=$k or @name=$k or @itemprop=$k]"
+    "[normalize-space(@content)][1]/@content)"
+)
+
+
+def meta(tree: lxml.html.HtmlElement, *names: str) -> str:
+    """The first non-blank <head> meta content (property, name or itemprop) among `names`, normed.
+
+    '' when none. For a parser that asks for a few names; the generic parser, which asks for
+    many and also reads metas outside <head>, uses `meta_map` instead.
+    """
     for name in names:
-        for el in tree.xpath("//meta[@property=$n or @name=$n or @itemprop=$n]", n=name):
-            v = norm(el.get("content"))
-            if v:
-                return v
-    return None
+        v = norm(_META(tree, k=name))
+        if v:
+            return v
+    return ""
 
 
 def canonical_link(tree: lxml.html.HtmlElement) -> str | None:

@@ -19,14 +19,8 @@ from lxml import etree
 
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem, SearchHit, SearchPage
-from crawler.parsers.base import Page, ParseError, css, first, paragraphs
-from crawler.parsers.yna import (
-    byline_names,
-    collapse,
-    dateline_authors,
-    meta_content,
-    node_text,
-)
+from crawler.parsers.base import Page, ParseError, css, first, meta, norm, paragraphs, text_of
+from crawler.parsers.yna import byline_names, dateline_authors
 from crawler.urls import daum_id
 
 PORTAL = "daum"
@@ -94,7 +88,7 @@ def parse_article(page: Page) -> ArticleItem:
             view = el
     scope = head if head is not None else tree
 
-    title = node_text(first(_TITLE(scope))) or collapse(meta_content(tree, "og:title"))
+    title = text_of(first(_TITLE(scope))) or meta(tree, "og:title")
     if not title:
         raise ParseError(page.url, "Daum headline (h3.tit_view) not found")
     if view is None:
@@ -105,7 +99,7 @@ def parse_article(page: Page) -> ArticleItem:
 
     published, updated, byline = _info_line(scope)
     # og:regDate has seconds (GOLD.md keeps them); the visible 입력 line has minutes only.
-    published = parse_datetime(meta_content(tree, "og:regDate")) or published
+    published = parse_datetime(meta(tree, "og:regDate")) or published
 
     authors: list[str] = []
     for text in byline:
@@ -125,7 +119,7 @@ def parse_article(page: Page) -> ArticleItem:
         published_at=published,
         updated_at=updated,
         original_url=_original_url(scope),
-        urls=[u for u in (meta_content(tree, "og:url"),) if u],
+        urls=[u for u in (meta(tree, "og:url"),) if u],
         parser=PARSER_ARTICLE,
         fetched_at=page.fetched_at,
     )
@@ -147,12 +141,12 @@ def _body(view: Any) -> list[str]:
         if tag is None or tag in _SKIP_TAGS or child.get("dmcf-ptype") in _SKIP_PTYPES:
             continue
         if not len(child):
-            t = collapse(child.text)
+            t = norm(child.text)
         elif any(d.tag not in _INLINE_TAGS for d in child.iterdescendants()):
             out.extend(paragraphs(child, drop=_BODY_DROP))
             continue
         else:
-            t = node_text(child)
+            t = text_of(child)
         if t:
             out.append(t)
     return out
@@ -173,7 +167,7 @@ def _info_line(scope: Any) -> tuple[Any, Any, list[str]]:
     published = updated = None
     byline: list[str] = []
     for item in _INFO_ITEMS(scope):
-        text = node_text(item)
+        text = text_of(item)
         if not any("num_date" in (c.get("class") or "") for c in item):
             if text:
                 byline.append(text)
@@ -189,11 +183,11 @@ def _info_line(scope: Any) -> tuple[Any, Any, list[str]]:
 def _publisher(tree: Any, scope: Any) -> str | None:
     """The original press: og:article:author, else the logo's alt; never the portal's name."""
     # "연합뉴스", or with a portal suffix as Naver writes it ("헤럴드경제 | 네이버")
-    v = collapse(meta_content(tree, "og:article:author").split("|")[0])
+    v = norm(meta(tree, "og:article:author").split("|")[0])
     if v and v not in _PORTAL_NAMES:
         return v
     for img in _CP_LOGO(scope):
-        v = collapse(img.get("alt"))
+        v = norm(img.get("alt"))
         if v and v not in _PORTAL_NAMES:
             return v
     return None
@@ -214,14 +208,14 @@ def _section_label(head: Any) -> str | None:
             return None
         label = first(_SECTION_LABEL(anc))
         if label is not None:
-            return node_text(label) or None
+            return text_of(label) or None
     return None
 
 
 def _original_url(scope: Any) -> str | None:
     for a in _ORIGINAL_LINKS(scope):
         href = a.get("href", "")
-        if "daum.net" not in href and _ORIGINAL_LABEL.fullmatch(node_text(a)):
+        if "daum.net" not in href and _ORIGINAL_LABEL.fullmatch(text_of(a)):
             return href
     return None
 
@@ -279,10 +273,10 @@ def parse_search(page: Page) -> SearchPage:
     now = parse_datetime(m.group(1)) if m else page.fetched_at
 
     q_input = first(_QUERY_INPUT(tree))
-    query = collapse(q_input.get("value")) if q_input is not None else ""
+    query = norm(q_input.get("value")) if q_input is not None else ""
     if not query:
         m = _TOP_QUERY.search(text)
-        query = collapse(m.group(1)) if m else collapse((params.get("q") or [""])[0])
+        query = norm(m.group(1)) if m else norm((params.get("q") or [""])[0])
     page_no = _int((params.get("p") or ["1"])[0], 1)
     has_next = None
     m = _PAGE_NAV.search(text)
@@ -310,23 +304,23 @@ def parse_search(page: Page) -> SearchPage:
 
 def _hit(li: Any, query: str, page_no: int, rank: int, now: Any) -> SearchHit | None:
     a = first(_HIT_TITLE(li))
-    title = node_text(a)
+    title = text_of(a)
     if not title:
         # another layout: the first article link with text (a thumbnail link has none)
-        a = next((x for x in _HIT_ANY_ARTICLE_LINK(li) if node_text(x)), None)
-        title = node_text(a)
+        a = next((x for x in _HIT_ANY_ARTICLE_LINK(li) if text_of(x)), None)
+        title = text_of(a)
     url = (a.get("href") or "").strip() if a is not None else ""
     if not url or not title:
         return None
     press_el = first(_HIT_PRESS(li))
     publisher = None
     if press_el is not None:
-        publisher = collapse(press_el.get("title")) or node_text(press_el) or None
+        publisher = norm(press_el.get("title")) or text_of(press_el) or None
     published = None
     for info in _HIT_SUBINFO(li) or _HIT_SPANS(li):
         if any("ico_comment" in (c.get("class") or "") for c in info):
             continue
-        t = node_text(info)
+        t = text_of(info)
         if _DATE_TEXT.match(t):
             published = t
             break
@@ -342,7 +336,7 @@ def _hit(li: Any, query: str, page_no: int, rank: int, now: Any) -> SearchHit | 
         publisher=publisher,
         published=published,
         published_at=parse_datetime(published, now) if published else None,
-        snippet=node_text(first(_HIT_SNIPPET(li))) or None,
+        snippet=text_of(first(_HIT_SNIPPET(li))) or None,
     )
 
 

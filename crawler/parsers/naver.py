@@ -31,7 +31,17 @@ from lxml import etree
 
 from crawler.dates import KST, parse_datetime
 from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
-from crawler.parsers.base import NotAnArticle, Page, ParseError, css, first, norm, paragraphs
+from crawler.parsers.base import (
+    NotAnArticle,
+    Page,
+    ParseError,
+    css,
+    first,
+    meta,
+    norm,
+    paragraphs,
+    text_of,
+)
 from crawler.urls import canonical_url, naver_ids
 
 PORTAL = "naver"
@@ -144,16 +154,10 @@ def _attr(nodes: Iterable[Any], *names: str) -> str | None:
 
 def _text(nodes: Iterable[Any]) -> str:
     for n in nodes:
-        v = norm(n.text_content())
+        v = text_of(n)
         if v:
             return v
     return ""
-
-
-# <meta property|name=…> of <head> only (a path, not a `//` scan), as a plain string.
-_META = etree.XPath(
-    "string(/html/head/meta[@property=$k or @name=$k][normalize-space(@content)][1]/@content)"
-)
 
 
 class _Meta:
@@ -167,7 +171,7 @@ class _Meta:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         if key not in self.seen:
-            self.seen[key] = norm(_META(self.tree, k=key)) or None
+            self.seen[key] = meta(self.tree, key) or None
         return self.seen[key] or default
 
 
@@ -259,7 +263,7 @@ def _byline_names(text: str, publisher: str | None) -> list[str]:
 def _names(nodes: Iterable[Any]) -> list[str]:
     out = []
     for n in nodes:
-        v = _MORE.sub("", norm(n.text_content()))
+        v = _MORE.sub("", text_of(n))
         if v and v not in out:
             out.append(v)
     return out
@@ -342,7 +346,7 @@ def _parse_mnews(page: Page, body: Any, meta: _Meta) -> ArticleItem:
     published = parse_datetime(_attr(_MN_DATE(scope), "data-date-time"))
     updated = parse_datetime(_attr(_MN_MODIFIED(scope), "data-modify-date-time"))
     if published is None:
-        stamps = [norm(n.text_content()) for n in _MN_DATE_TEXT(scope)]
+        stamps = [text_of(n) for n in _MN_DATE_TEXT(scope)]
         published = parse_datetime(stamps[0]) if stamps else None
         if updated is None and len(stamps) > 1:
             updated = parse_datetime(stamps[1])
@@ -579,7 +583,7 @@ def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | No
     )
     # Subtexts mix dates, print positions ("A19면 1단") and the "네이버뉴스" label.
     published = next(
-        (t for t in (norm(n.text_content()) for n in _S_SUBTEXT(profile)) if _S_DATE.match(t)),
+        (t for t in (text_of(n) for n in _S_SUBTEXT(profile)) if _S_DATE.match(t)),
         None,
     )
     # The "네이버뉴스" link: a profile link that is a Naver article address (n.news, m.entertain,
@@ -590,7 +594,7 @@ def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | No
     # The snippet sits next to the title link; the whole item is searched only if it does not.
     snippet = _text(_either(_S_SNIPPET, anchor.getparent())) or _text(_either(_S_SNIPPET, item))
     return {
-        "title": norm(headline.text_content()),
+        "title": text_of(headline),
         "url": (anchor.get("href") or "").strip(),
         "portal_url": portal_url,
         "publisher": publisher or None,

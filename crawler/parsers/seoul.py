@@ -24,16 +24,17 @@ from lxml import etree
 
 from crawler.dates import KST, parse_datetime
 from crawler.items import ArticleItem, SearchHit, SearchPage
-from crawler.parsers.base import Page, ParseError, first, ld_article, paragraphs
-from crawler.parsers.yna import (
-    byline_names,
-    collapse,
-    declared_url,
-    ld_person_names,
-    meta_content,
-    metadata_dates,
-    node_text,
+from crawler.parsers.base import (
+    Page,
+    ParseError,
+    first,
+    ld_article,
+    meta,
+    norm,
+    paragraphs,
+    text_of,
 )
+from crawler.parsers.yna import byline_names, declared_url, ld_person_names, metadata_dates
 from crawler.urls import canonical_url
 
 PORTAL = "seoul"
@@ -99,9 +100,9 @@ def parse_search(page: Page) -> SearchPage:
     """One search result page: up to 20 hits, the hit count, and whether another page follows."""
     tree = page.tree
     params = parse_qs(urlsplit(page.url).query)
-    query = collapse((params.get("keyword") or [""])[0])
+    query = norm((params.get("keyword") or [""])[0])
     if not query:
-        query = collapse(first(_QUERY_INPUT(tree)))
+        query = norm(first(_QUERY_INPUT(tree)))
     page_no = _int((params.get("page") or ["1"])[0]) or 1
 
     items = _class_items(page, tree) or _structural_items(page, tree)
@@ -154,13 +155,13 @@ def _class_items(page: Page, tree: Any) -> list[_Item]:
                 lead_el = lead_el if lead_el is not None else el
             elif date_el is None:
                 date_el = el
-        title = node_text(title_el)
+        title = text_of(title_el)
         if url is None or not title:
             return []  # the guess does not hold on this page: read it by structure instead
-        shown = node_text(date_el) or None
+        shown = text_of(date_el) or None
         if shown and not _SHOWN_DATE.match(shown):
             shown = None
-        out.append((url, title, node_text(lead_el), shown, li))
+        out.append((url, title, text_of(lead_el), shown, li))
     return out
 
 
@@ -247,16 +248,16 @@ def _block_title(el: Any, anchors: list[Any]) -> str:
     for a in anchors:
         h = first(_HEADINGS(a))
         if h is not None:
-            t = node_text(h)
+            t = text_of(h)
             if t:
                 return t
     lines = [next(iter(paragraphs(a)), "") for a in anchors]
-    alts = {collapse(alt) for alt in _IMG_ALTS(el)}
+    alts = {norm(alt) for alt in _IMG_ALTS(el)}
     for t in lines:
         if t and t in alts:
             return t
     for h in _HEADINGS(el):
-        t = node_text(h)
+        t = text_of(h)
         if t:
             return t
     return next((t for t in lines if t), "")
@@ -273,7 +274,7 @@ def _total_count(first_item: Any) -> int | None:
     for _ in range(4):
         texts = _TEXT_BEFORE(node)
         for raw in reversed(texts):
-            t = collapse(raw)
+            t = norm(raw)
             m = _COUNT_TEXT.match(t)
             if m:
                 return _int(m.group(1).replace(",", ""))
@@ -396,7 +397,7 @@ def parse_article(page: Page) -> ArticleItem:
     ad_divs = [
         d
         for d in body_el
-        if d.tag == "div" and not d.get("class") and (_AD_PARTS(d) or not node_text(d))
+        if d.tag == "div" and not d.get("class") and (_AD_PARTS(d) or not text_of(d))
     ]
     paras = paragraphs(body_el, drop=_Dropper({*skipped, *ad_divs}))
     if not paras:
@@ -404,12 +405,10 @@ def parse_article(page: Page) -> ArticleItem:
 
     ld = ld_article(tree)
     h1, header = _headline(tree)
-    title = node_text(h1)
+    title = text_of(h1)
     if not title:
         # The visible headline is what GOLD.md scores; metadata only when the page shows none.
-        title = collapse((ld or {}).get("headline")) or _TITLE_SUFFIX.sub(
-            "", collapse(meta_content(tree, "og:title"))
-        )
+        title = norm((ld or {}).get("headline")) or _TITLE_SUFFIX.sub("", meta(tree, "og:title"))
     if not title:
         raise ParseError(page.url, "Seoul headline not found")
     hscope = header if header is not None else tree
@@ -421,17 +420,17 @@ def parse_article(page: Page) -> ArticleItem:
 
     published, meta_update = metadata_dates(tree, ld)
     if published is None:
-        published = parse_datetime(node_text(first(_WRITE_INFO(hscope))))
+        published = parse_datetime(text_of(first(_WRITE_INFO(hscope))))
     # a visible 수정 line counts even when it repeats the publication time (GOLD.md)
-    updated = parse_datetime(node_text(first(_UPDATE_INFO(hscope)))) or meta_update
+    updated = parse_datetime(text_of(first(_UPDATE_INFO(hscope)))) or meta_update
 
     authors = ld_person_names(ld, ("서울신문", "Seoul"))
     if not authors:
         for el in _REPORTER(hscope):
-            authors.extend(n for n in byline_names(node_text(el)) if n not in authors)
+            authors.extend(n for n in byline_names(text_of(el)) if n not in authors)
     if not authors:
         byline = next((el for el in skipped if "byline" in (el.get("class") or "")), None)
-        authors = byline_names(node_text(byline))
+        authors = byline_names(text_of(byline))
 
     url = declared_url(tree, page.url, ARTICLE_URL.match)
 
@@ -503,9 +502,9 @@ def _section(tree: Any, ld: dict[str, Any] | None, url: str) -> str | None:
     if len(parts) > 2 and parts[1] == "news" and parts[2] in _SECTIONS:
         return _SECTIONS[parts[2]]
     for a in _BREADCRUMB(tree):
-        t = node_text(a)
+        t = text_of(a)
         if t and t != "홈":
             return t
     if ld and isinstance(ld.get("articleSection"), str):
-        return collapse(ld["articleSection"]) or None
+        return norm(ld["articleSection"]) or None
     return None

@@ -9,23 +9,19 @@ projects' parsers (a 2026 TypeScript parser and a 2025–26 Python scraper, see 
 "Unverified third-party notes") and on our own fixture: it reads JSON-LD and meta first and
 raises ParseError when the body container is missing, so the generic parser takes over.
 
-This module also holds the helpers the Daum and Seoul parsers share (they would belong in
-parsers/base.py, which this change does not touch): fast text normalisation (`collapse`,
-`node_text`), meta and JSON-LD reading (`meta_content`, `metadata_dates`, `ld_person_names`,
-`declared_url`) and reporter names (`byline_names`, and `dateline_authors` for the wire-style
-dateline "(포항=연합뉴스) 임상현 기자 =" that Yonhap made standard and portals carry).
+This module also holds the helpers the Daum and Seoul parsers share: JSON-LD reading
+(`metadata_dates`, `ld_person_names`, `declared_url`) and reporter names (`byline_names`, and
+`dateline_authors` for the wire-style dateline "(포항=연합뉴스) 임상현 기자 =" that Yonhap made
+standard and portals carry).
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
-
-from lxml import etree
 
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem, ListPage
@@ -36,7 +32,10 @@ from crawler.parsers.base import (
     first,
     ld_article,
     ld_names,
+    meta,
+    norm,
     paragraphs,
+    text_of,
 )
 from crawler.urls import canonical_url
 
@@ -48,39 +47,6 @@ PARSER_ARTICLE = "yna.view/1"
 # ---------------------------------------------------------------------------------------------
 # Shared helpers (also used by crawler.parsers.daum and crawler.parsers.seoul)
 # ---------------------------------------------------------------------------------------------
-
-
-_META = etree.XPath(
-    "string(/html/head/meta[@property = $k or @name = $k or @itemprop = $k][1]/@content)"
-)
-
-
-def collapse(s: str | None) -> str:
-    """NFC and whitespace collapsed, as base.norm, but with str.split (3x faster on Korean)."""
-    return " ".join(unicodedata.normalize("NFC", s).split()) if s else ""
-
-
-_STRING = etree.XPath("string()")
-
-
-def node_text(node: Any | None) -> str:
-    """A node's text collapsed ('' for None), without text_content()'s extra Python layer."""
-    return collapse(_STRING(node)) if node is not None else ""
-
-
-def meta_content(tree: Any, *keys: str) -> str:
-    """The content of the first <head> meta named by one of `keys` (property, name, itemprop).
-
-    An XPath that returns the string itself: touching elements from Python costs ~2 µs each
-    (lxml.html's class lookup), so reading a page's 30 metas into a dict costs more than a few
-    direct look-ups (and a `[@content]` filter before `[1]` makes each one four times slower).
-    Whitespace is stripped, not collapsed; callers norm what they keep.
-    """
-    for k in keys:
-        v = _META(tree, k=k).strip()
-        if v:
-            return v
-    return ""
 
 
 _ROLE_WORDS = r"(?:선임|수석|전문|객원|인턴|사진|영상)?\s*(?:기자|특파원)|대기자"
@@ -122,7 +88,7 @@ def byline_names(text: str) -> list[str]:
     A byline that holds anything but Korean names (a programme title such as "CBS 김현정의
     뉴스쇼", an outlet) gives [], as GOLD.md wants, rather than a made-up author.
     """
-    s = _EMAIL.sub(" ", collapse(text))
+    s = _EMAIL.sub(" ", norm(text))
     s = re.sub(r"\s*외\s*\d+\s*명.*$", "", s)  # "박준석 기자 외 1명": the visible list abbreviates
     s = re.sub(r"^[^=]{1,20}=\s*", "", s)  # "스포츠조선=선수민 기자"
     s = _BYLINE_ROLE.sub("", s).strip(" ,·/()[]")
@@ -159,10 +125,10 @@ def metadata_dates(tree: Any, ld: dict[str, Any] | None) -> tuple[datetime | Non
     publication time as no update.
     """
     published = _ld_datetime(ld, "datePublished") or parse_datetime(
-        meta_content(tree, "article:published_time")
+        meta(tree, "article:published_time")
     )
     updated = _ld_datetime(ld, "dateModified") or parse_datetime(
-        meta_content(tree, "article:modified_time")
+        meta(tree, "article:modified_time")
     )
     if updated is not None and updated == published:
         updated = None
@@ -175,7 +141,7 @@ _CANONICAL = css("head link[rel='canonical']")
 def declared_url(tree: Any, page_url: str, is_article: Callable[[str], Any]) -> str:
     """The canonical URL: og:url or <link rel=canonical> when it is an article URL, else the
     request URL; either through crawler.urls.canonical_url."""
-    declared = meta_content(tree, "og:url")
+    declared = meta(tree, "og:url")
     if not declared:
         el = first(_CANONICAL(tree))
         declared = (el.get("href") or "").strip() if el is not None else ""
@@ -272,34 +238,30 @@ def parse_article(page: Page) -> ArticleItem:
     if not paras:
         raise ParseError(page.url, "Yonhap body is empty")
 
-    title = node_text(first(_TITLE(tree)))
+    title = text_of(first(_TITLE(tree)))
     if not title:
         # The visible headline is what GOLD.md scores; LD and og:title are fallbacks (og:title
         # carries " | 연합뉴스").
-        title = collapse((ld or {}).get("headline")) or _TITLE_SUFFIX.sub(
-            "", meta_content(tree, "og:title")
-        )
+        title = norm((ld or {}).get("headline")) or _TITLE_SUFFIX.sub("", meta(tree, "og:title"))
     if not title:
         raise ParseError(page.url, "Yonhap headline not found")
 
-    subtitle = "\n".join(t for t in (node_text(h) for h in _SUBTITLE_LINES(tree)) if t) or None
+    subtitle = "\n".join(t for t in (text_of(h) for h in _SUBTITLE_LINES(tree)) if t) or None
 
     published, updated = metadata_dates(tree, ld)
     if published is None:
         ut = first(_UPDATE_TIME(tree))
         if ut is not None:
-            published = parse_datetime(ut.get("data-published-time") or node_text(ut))
+            published = parse_datetime(ut.get("data-published-time") or text_of(ut))
 
     authors = ld_person_names(ld, _OUTLET_WORDS)
     if not authors:
         for el in _BYLINE(tree):
-            authors.extend(n for n in byline_names(node_text(el)) if n not in authors)
+            authors.extend(n for n in byline_names(text_of(el)) if n not in authors)
     if not authors:
         authors = dateline_authors(paras[0])
 
-    section = (
-        node_text(first(_BREADCRUMB(tree))) or collapse((ld or {}).get("articleSection")) or None
-    )
+    section = text_of(first(_BREADCRUMB(tree))) or norm((ld or {}).get("articleSection")) or None
     url = declared_url(tree, page.url, lambda u: "/view/" in u)
 
     return ArticleItem(
