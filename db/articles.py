@@ -236,9 +236,8 @@ FROM target t
 """
 
 # The batch fast path, for the items of a batch that share no URL, text, headline or
-# near-duplicate with another item of the batch: binary COPY into a temporary table (ids drawn
-# there, under the writers' lock), then one statement inserts the articles, their URLs and links
-# their search hits. Items that meet a known URL or a constraint are not returned and go
+# near-duplicate with an earlier item of the batch: binary COPY into a temporary table, then one
+# statement inserts the articles and their URLs, and links their search hits. Items that meet a known URL or a constraint are not returned and go
 # through STORE_ARTICLE, which handles every case.
 # Made once per session, emptied at every commit (and here, in case an outer transaction
 # holds the last batch's rows). Bodies are toasted in it on their way to articles: uncompressed.
@@ -247,7 +246,7 @@ DO $$
 BEGIN
     IF to_regclass('pg_temp.sosik_batch') IS NULL THEN
         CREATE TEMPORARY TABLE sosik_batch (
-            id           bigint NOT NULL DEFAULT nextval('articles_id_seq'::regclass),
+            id           bigint NOT NULL,
             idx          integer NOT NULL,
             url          text NOT NULL,
             urls         text[] NOT NULL,
@@ -272,7 +271,7 @@ END
 $$
 """
 BATCH_COLUMNS = (
-    ("idx", "int4"), ("url", "text"), ("urls", "text[]"), ("portal", "text"),
+    ("id", "int8"), ("idx", "int4"), ("url", "text"), ("urls", "text[]"), ("portal", "text"),
     ("publisher", "text"), ("title", "text"), ("subtitle", "text"), ("body", "text"),
     ("authors", "text[]"), ("section", "text"), ("published_at", "timestamptz"),
     ("updated_at", "timestamptz"), ("headline_key", "text"), ("content_hash", "text"),
@@ -281,6 +280,10 @@ BATCH_COLUMNS = (
 COPY_BATCH = (
     f"COPY sosik_batch ({', '.join(c for c, _ in BATCH_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 )
+
+# Ids drawn ahead (the temporary table must not depend on the sequence: it would block dropping
+# it), in order, under the writers' lock. An item that is not inserted leaves a hole.
+DRAW_IDS = "SELECT nextval('articles_id_seq'::regclass) FROM generate_series(1, %(n)s)"
 
 INSERT_NEW_ARTICLES = """
 WITH
@@ -451,11 +454,12 @@ def _insert_new(
     """The fast path of store_articles: fills `results` for the items it inserted."""
     conn.execute(ENSURE_BATCH_TABLE)
     with conn.cursor() as cur:
+        ids = [r[0] for r in cur.execute(DRAW_IDS, {"n": len(fast)})]
         with cur.copy(COPY_BATCH) as copy:
             copy.set_types([t for _, t in BATCH_COLUMNS])
-            for i in fast:
+            for article_id, i in zip(ids, fast, strict=True):
                 p = params[i]
-                copy.write_row([i, *(p[c] for c, _ in BATCH_COLUMNS[1:])])
+                copy.write_row([article_id, i, *(p[c] for c, _ in BATCH_COLUMNS[2:])])
         # Not prepared: planned once per batch with the table's current size (a plan cached
         # while the table was small would look for near-duplicates with a scan).
         args = {"crawl_run_id": crawl_run_id, "window": window, "distance": distance}

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from db import migrate
+from db.articles import store_articles
 from db.connection import connect, with_dbname
+from tests.db.factories import article
 from tests.dbfixtures import drop_database, new_database
 
 OBJECTS = """
@@ -50,6 +52,10 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
         ]
         assert c.execute(FUNCTIONS).fetchall() == [("sosik_notify_article",)]
 
+    # a session that stored a batch keeps its temporary table: it must not block the downgrade
+    writer = connect(empty_url)
+    assert len(store_articles(writer, [article(1), article(2)])) == 2
+
     migrate.downgrade(empty_url, "0001")
     with connect(empty_url) as c:
         names = [r[0] for r in c.execute(OBJECTS)]
@@ -65,6 +71,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
 
     migrate.upgrade(empty_url)
     assert migrate.current_revision(empty_url) == "0002"
+    writer.close()
 
 
 def test_migrations_folder_is_found_and_can_be_moved(
