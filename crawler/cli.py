@@ -18,7 +18,7 @@ from typing import Any
 from crawler.dates import parse_date_arg
 from crawler.urls import page_kind
 
-SPIDERS = ("naver", "daum", "seoul", "naver_section")
+SPIDERS = ("naver", "daum", "seoul", "naver_section", "list")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 
 
@@ -64,7 +64,11 @@ def crawl_settings(args: argparse.Namespace) -> Any:
 
 def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if spider == "naver_section":
+    if spider == "list":
+        if not args.url:
+            raise UserError("list needs --url (a section list page; repeat for several)")
+        out["url"] = ",".join(args.url)
+    elif spider == "naver_section":
         if not args.section:
             raise UserError("naver_section needs --section (100..105 or 정치, 경제, …)")
         out["section"] = args.section
@@ -261,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("crawl", help="run a spider (naver, daum, seoul, naver_section, all)")
+    c = sub.add_parser("crawl", help="run a spider (naver, daum, seoul, naver_section, list, all)")
     c.add_argument("spider")
     c.add_argument("--query", "-q")
     c.add_argument(
@@ -276,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--section", help="naver_section: 100..105 or 정치/경제/사회/생활/세계/IT")
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
     c.add_argument("--date", help="naver_section: one day, YYYY-MM-DD")
+    c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
     c.add_argument(
         "--incremental",

@@ -1,0 +1,62 @@
+"""Any section list page as a source: every article of the list, all its pages.
+
+    scrapy crawl list -a url=https://www.yna.co.kr/international/asia-australia [-a pages=3]
+    sosik crawl list --url https://www.yna.co.kr/economy/all --url https://…
+
+The list page's site parser gives the links of its main list and the next page's URL (Yonhap
+section lists, Naver's list pages); paging stops at the last page, at `pages`, or when a page
+brings no link not seen before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+
+from crawler.parsers import ParseError, parse_list
+from crawler.spiders.base import SosikSpider
+
+MAX_PAGES = 500
+
+
+class ListSpider(SosikSpider):
+    name = "list"
+    portal = "list"
+
+    def __init__(self, url: str | None = None, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("pages", 0)
+        super().__init__(*args, **kwargs)
+        if not url:
+            raise ValueError("list needs -a url=… (comma-separated for several)")
+        self.urls = [u.strip() for u in url.split(",") if u.strip()]
+        self.seen: set[str] = set()
+
+    async def start(self) -> Any:
+        for url in self.urls:
+            yield self.list_request(url, 1)
+
+    def list_request(self, url: str, page: int) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_list, errback=self.errback, cb_kwargs={"page": page}
+        )
+
+    def parse_list(self, response: Response, page: int) -> Iterator[Any]:
+        self.count("pages/list")
+        try:
+            result = parse_list(self.page_of(response))
+        except ParseError as e:
+            self.record_error("parse", response.url, e.reason)
+            return
+        if not result.links and len(response.body) > 2000:
+            self.count("drift/list_empty")
+            self.logger.warning("list page parsed to zero links: %s", response.url)
+        new = [u for u in dict.fromkeys(result.links) if u not in self.seen]
+        self.seen.update(new)
+        for url in new:
+            yield self.article_request(url, [url])
+        limit = self.max_pages or MAX_PAGES
+        if new and result.next_url and page < limit:
+            yield self.list_request(result.next_url, page + 1)
