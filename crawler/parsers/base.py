@@ -227,6 +227,17 @@ def ld_names(value: Any) -> list[str]:
     return names
 
 
+def ld_persons(value: Any) -> list[str]:
+    """Person names of a JSON-LD author value; organisations are not reporters."""
+    items = value if isinstance(value, list) else [value]
+    people = [
+        it
+        for it in items
+        if not (isinstance(it, dict) and str(it.get("@type", "")).lower() == "organization")
+    ]
+    return ld_names(people)
+
+
 _BLOCK_TAGS = frozenset({"p", "div", "section", "article", "h1", "h2", "h3", "h4", "h5", "h6", "li",
                          "ul", "ol", "table", "tr", "blockquote", "figure", "header", "footer",
                          "dl", "dt", "dd", "pre", "aside", "main"})  # fmt: skip

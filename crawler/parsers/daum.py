@@ -20,7 +20,7 @@ from lxml import etree
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem, SearchHit, SearchPage
 from crawler.parsers.base import Page, ParseError, css, first, meta, norm, paragraphs, text_of
-from crawler.parsers.yna import byline_names, dateline_authors
+from crawler.parsers.common import byline_names, dateline_authors
 from crawler.urls import daum_id
 
 PORTAL = "daum"

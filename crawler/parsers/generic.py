@@ -41,9 +41,17 @@ from crawler.parsers.base import (
     first,
     json_ld,
     ld_names,
+    ld_persons,
     norm,
     paragraphs,
     text_of,
+)
+from crawler.parsers.common import (
+    PUBLISHER_NAMES,
+    brand_key,
+    dateline_reporter,
+    korean_publisher,
+    reporter_names,
 )
 from crawler.urls import canonical_url, host_of
 
@@ -51,35 +59,8 @@ logger = logging.getLogger(__name__)
 
 PARSER = "generic/1"
 
-# Web brands and English names -> the newspaper's Korean name, as GOLD.md wants the publisher.
-# Keys are lower-case without spaces (see _brand_key).
-PUBLISHER_NAMES: dict[str, str] = {
-    "조선닷컴": "조선일보", "chosun": "조선일보", "chosun.com": "조선일보", "chosunilbo": "조선일보",
-    "동아닷컴": "동아일보", "donga": "동아일보", "donga.com": "동아일보",
-    "joongang": "중앙일보", "joongangilbo": "중앙일보", "joins": "중앙일보",
-    "한경닷컴": "한국경제", "hankyung": "한국경제", "hankyung.com": "한국경제",
-    "kbsworld": "KBS", "kbsworldradio": "KBS", "kbs뉴스": "KBS", "kbsnews": "KBS",
-    "mbc뉴스": "MBC", "imbc": "MBC", "mbcnews": "MBC", "sbs뉴스": "SBS", "sbsnews": "SBS",
-    "jtbc뉴스": "JTBC", "jtbcnews": "JTBC", "ytn": "YTN",
-    "yonhapnews": "연합뉴스", "yna": "연합뉴스", "hankookilbo": "한국일보", "hankookilbo.com": "한국일보",
-    "매경": "매일경제", "mk": "매일경제", "maeilbusinessnewspaper": "매일경제",
-    "hani": "한겨레", "한겨레신문": "한겨레", "khan": "경향신문", "seoulshinmun": "서울신문",
-}  # fmt: skip
-
 # Portals carry other outlets' articles; their own name is never the publisher.
 _PORTAL = re.compile(r"네이버|다음\s*뉴스|^다음$|naver|daum|kakao|카카오|네이트|nate", re.I)
-
-
-def _brand_key(name: str) -> str:
-    return re.sub(r"\s+", "", name).lower().lstrip("@")
-
-
-def korean_publisher(name: str | None) -> str | None:
-    """The newspaper's own Korean name for a site or brand name (조선닷컴 -> 조선일보)."""
-    name = norm(name)
-    if not name:
-        return None
-    return PUBLISHER_NAMES.get(_brand_key(name), name)
 
 
 # --- metadata ---------------------------------------------------------------------------------
@@ -136,17 +117,6 @@ def ld_news(page: Page) -> dict[str, Any]:
     return cached
 
 
-def ld_persons(value: Any) -> list[str]:
-    """Person names of a JSON-LD author value; organisations are not reporters."""
-    items = value if isinstance(value, list) else [value]
-    people = [
-        it
-        for it in items
-        if not (isinstance(it, dict) and str(it.get("@type", "")).lower() == "organization")
-    ]
-    return ld_names(people)
-
-
 def declared_url(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str:
     """og:url, else <link rel=canonical>, else JSON-LD url, else the request URL; canonicalised."""
     url = first_meta(metas, "og:url") or canonical_link(page.tree)
@@ -168,10 +138,10 @@ def publisher_of(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str |
     candidates.append(first_meta(metas, "twitter:creator", "twitter:site", "application-name"))
     for c in candidates:
         c = norm(c)
-        if c and not _PORTAL.search(c) and "://" not in c and _brand_key(c) not in ("", "@"):
+        if c and not _PORTAL.search(c) and "://" not in c and brand_key(c) not in ("", "@"):
             if c.startswith("@"):
                 # a Twitter handle only counts when we know whose it is
-                mapped = PUBLISHER_NAMES.get(_brand_key(c))
+                mapped = PUBLISHER_NAMES.get(brand_key(c))
                 if mapped:
                     return mapped
                 continue
@@ -180,11 +150,11 @@ def publisher_of(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str |
     # host's own name ("… - Entermedia" on entermedia.co.kr)
     segments = _title_segments(page)
     for seg in segments:
-        mapped = PUBLISHER_NAMES.get(_brand_key(seg))
+        mapped = PUBLISHER_NAMES.get(brand_key(seg))
         if mapped:
             return mapped
     label = host_label(page.url)
-    return first(norm(seg) for seg in segments[1:] if label and _brand_key(seg) == label)
+    return first(norm(seg) for seg in segments[1:] if label and brand_key(seg) == label)
 
 
 def _title_segments(page: Page) -> list[str]:
@@ -274,17 +244,6 @@ def visible_dates(page: Page, title: str) -> tuple[datetime | None, datetime | N
     return published, updated
 
 
-_NAME = r"[가-힣]{2,4}"
-_ROLE = r"(?:선임|수석|객원|전문|인턴|편집)?\s*(?:기자|특파원|논설위원|기자단)(?![가-힣])"
-# words that stand before "기자" without being a name ("해당 기자의", "구독 많은 기자")
-_NOT_NAMES = frozenset({"해당", "많은", "담당", "다른", "전체", "모든", "현장", "취재", "사진", "영상",
-                        "수습", "구독", "관련", "주요", "이번", "우리", "소속", "출입", "일선", "본지",
-                        "동료", "선배", "후배", "전직", "기자", "추천", "인기", "응원"})  # fmt: skip
-_REPORTER = re.compile(rf"(?<![가-힣])({_NAME})\s*{_ROLE}")
-# the dateline credit that opens a wire story: "(포항=연합뉴스) 임상현 기자 =", "[헤럴드경제=한지숙 기자]"
-_DATELINE = re.compile(
-    rf"^\s*[\[(【]?[^\])】=]{{1,20}}=\s*(?:[^\])】\s]{{1,12}}\s*)?[\])】]?\s*({_NAME})\s*{_ROLE}"
-)
 # an English broadcast sign-off closing the text: "Max Lee, KBS World Radio News."
 _SIGN_OFF = re.compile(
     r"^([A-Z][a-z]+(?: [A-Z][a-z]+(?:-[A-Za-z][a-z]+)?){1,3}),\s+[\w .&'-]{2,40}\bNews\.?$"
@@ -296,13 +255,7 @@ _BYLINE_BOXES = etree.XPath(
 )
 
 
-def reporter_names(text: str | None) -> list[str]:
-    """Names written as "홍길동 기자" in a byline text."""
-    found = (n for n in _REPORTER.findall(norm(text)) if n not in _NOT_NAMES)
-    return list(dict.fromkeys(found))
-
-
-def byline_names(root: Any) -> list[str]:
+def byline_box_names(root: Any) -> list[str]:
     """Reporter names in the short byline boxes under `root`, in page order."""
     names: list[str] = []
     for box in _BYLINE_BOXES(root):
@@ -319,9 +272,9 @@ def authors_of(
     names = [n for n in ld_persons(ld.get("author")) if n != publisher]
     if names:
         return names
-    names = byline_names(page.tree)
+    names = byline_box_names(page.tree)
     if not names and text.how == "script-json":
-        names = byline_names(text.node)
+        names = byline_box_names(text.node)
     if names:
         return names
     for key in ("author", "article:author", "dable:author", "byl"):
@@ -332,9 +285,9 @@ def authors_of(
                 return names
     paras = text.paras
     if paras:
-        m = _DATELINE.match(paras[0])
-        if m and m.group(1) not in _NOT_NAMES:
-            return [m.group(1)]
+        names = dateline_reporter(paras[0])
+        if names:
+            return names
         for p in reversed(paras[-3:]):
             if len(p) <= 40:
                 names = reporter_names(p)
@@ -603,7 +556,7 @@ def _site_names(
     names.update(k for k, v in PUBLISHER_NAMES.items() if v == publisher)
     label = host_label(page.url)
     # "… - Entermedia": a <title> segment that spells the host's own name
-    names.update(seg for seg in _title_segments(page) if label and _brand_key(seg) == label)
+    names.update(seg for seg in _title_segments(page) if label and brand_key(seg) == label)
     return [n for n in names if n]
 
 

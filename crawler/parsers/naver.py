@@ -42,6 +42,7 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
+from crawler.parsers.common import EMAIL, NAME
 from crawler.urls import canonical_url, naver_ids
 
 PORTAL = "naver"
@@ -244,16 +245,18 @@ class _Fixed:
 
 
 _NAME_BEFORE_ROLE = re.compile(
-    r"([가-힣]{2,4})\s*(?:선임|수석|객원|인턴)?\s*(?:기자|특파원|논설위원|위원|에디터|PD)"
+    rf"({NAME})\s*(?:선임|수석|객원|인턴)?\s*(?:기자|특파원|논설위원|위원|에디터|PD)"
 )
-_NAME_BEFORE_MAIL = re.compile(r"([가-힣]{2,4})\s*[(<\[]?\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NAME_BEFORE_MAIL = re.compile(rf"({NAME})\s*[(<\[]?\s*{EMAIL}")
 _MORE = re.compile(r"\s*외\s*\d+\s*명\s*$")
 
 
 def _byline_names(text: str, publisher: str | None) -> list[str]:
     """Person names out of a free byline line; the press's own name is an address, not a person.
 
-    "조민정(jjung@edaily.co.kr)" → 조민정; "뉴스타파 webmaster@newstapa.org" → nothing.
+    "조민정(jjung@edaily.co.kr)" → 조민정; "뉴스타파 webmaster@newstapa.org" → nothing. Not
+    common.reporter_names: Naver's press bylines also sign as 위원/에디터/PD or with a bare
+    e-mail, and the corpus pages are scored on exactly these rules.
     """
     names = _NAME_BEFORE_ROLE.findall(text) or _NAME_BEFORE_MAIL.findall(text)
     pub = (publisher or "").replace(" ", "")

@@ -34,7 +34,8 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.yna import byline_names, declared_url, ld_person_names, metadata_dates
+from crawler.parsers.common import byline_names, ld_person_names, metadata_dates
+from crawler.parsers.yna import declared_url
 from crawler.urls import canonical_url
 
 PORTAL = "seoul"

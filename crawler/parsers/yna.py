@@ -9,17 +9,13 @@ projects' parsers (a 2026 TypeScript parser and a 2025–26 Python scraper, see 
 "Unverified third-party notes") and on our own fixture: it reads JSON-LD and meta first and
 raises ParseError when the body container is missing, so the generic parser takes over.
 
-This module also holds the helpers the Daum and Seoul parsers share: JSON-LD reading
-(`metadata_dates`, `ld_person_names`, `declared_url`) and reporter names (`byline_names`, and
-`dateline_authors` for the wire-style dateline "(포항=연합뉴스) 임상현 기자 =" that Yonhap made
-standard and portals carry).
+This module also holds `declared_url`, which the Seoul parser shares.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -31,11 +27,16 @@ from crawler.parsers.base import (
     css,
     first,
     ld_article,
-    ld_names,
     meta,
     norm,
     paragraphs,
     text_of,
+)
+from crawler.parsers.common import (
+    byline_names,
+    dateline_authors,
+    ld_person_names,
+    metadata_dates,
 )
 from crawler.urls import canonical_url
 
@@ -47,92 +48,6 @@ PARSER_ARTICLE = "yna.view/1"
 # ---------------------------------------------------------------------------------------------
 # Shared helpers (also used by crawler.parsers.daum and crawler.parsers.seoul)
 # ---------------------------------------------------------------------------------------------
-
-
-_ROLE_WORDS = r"(?:선임|수석|전문|객원|인턴|사진|영상)?\s*(?:기자|특파원)|대기자"
-# (포항=연합뉴스) 임상현 기자 = / 【서울=뉴시스】이근홍 기자 = / (서울=연합뉴스) 임형섭 고동욱 기자 =
-_DATELINE_OPEN = re.compile(
-    r"^\s*[(\[【<]\s*[^()\[\]【】<>=]{1,20}=\s*[^()\[\]【】<>]{1,20}[)\]】>]\s*"
-    rf"((?:[가-힣]{{2,4}}\s*[·,]?\s*)+?)\s*(?:{_ROLE_WORDS})\s*="
-)
-# [헤럴드경제=한지숙 기자] / [스포티비뉴스=유현태 기자]
-_DATELINE_BRACKET = re.compile(
-    r"^\s*[\[【(]\s*[^()\[\]【】=]{1,20}=\s*"
-    rf"((?:[가-힣]{{2,4}}\s*[·,]?\s*)+?)\s*(?:{_ROLE_WORDS})\s*[\]】)]"
-)
-_NAME_SPLIT = re.compile(r"[\s·,]+")
-
-
-def dateline_authors(first_paragraph: str) -> list[str]:
-    """Reporter names from a dateline opening the text; [] when it opens otherwise.
-
-    GOLD.md takes the authors from the dateline when a page has no byline element (both
-    Yonhap stories on Daum). Only the very start of the first paragraph is read, so a
-    reporter quoted later in the text is never taken for the author.
-    """
-    head = first_paragraph[:80]
-    m = _DATELINE_OPEN.match(head) or _DATELINE_BRACKET.match(head)
-    if not m:
-        return []
-    return [n for n in _NAME_SPLIT.split(m.group(1)) if n]
-
-
-_BYLINE_ROLE = re.compile(rf"\s*(?:{_ROLE_WORDS})\b.*$")
-_PERSON = re.compile(r"^[가-힣]{2,4}$")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-def byline_names(text: str) -> list[str]:
-    """Person names out of a byline element's text ("이근홍", "임형섭·고동욱 기자").
-
-    A byline that holds anything but Korean names (a programme title such as "CBS 김현정의
-    뉴스쇼", an outlet) gives [], as GOLD.md wants, rather than a made-up author.
-    """
-    s = _EMAIL.sub(" ", norm(text))
-    s = re.sub(r"\s*외\s*\d+\s*명.*$", "", s)  # "박준석 기자 외 1명": the visible list abbreviates
-    s = re.sub(r"^[^=]{1,20}=\s*", "", s)  # "스포츠조선=선수민 기자"
-    s = _BYLINE_ROLE.sub("", s).strip(" ,·/()[]")
-    names = [n for n in _NAME_SPLIT.split(s) if n]
-    if names and all(_PERSON.match(n) for n in names):
-        return names
-    return []
-
-
-def ld_person_names(ld: dict[str, Any] | None, outlet_words: tuple[str, ...]) -> list[str]:
-    """JSON-LD author names that are people: organisations and the outlet itself dropped."""
-    if not ld:
-        return []
-    raw = ld.get("author")
-    items = raw if isinstance(raw, list) else [raw]
-    people = [a for a in items if not (isinstance(a, dict) and a.get("@type") == "Organization")]
-    out = []
-    for name in ld_names(people):
-        if any(w in name for w in outlet_words):
-            continue
-        out.extend(byline_names(name) or [])
-    return out
-
-
-def _ld_datetime(ld: dict[str, Any] | None, key: str) -> datetime | None:
-    v = (ld or {}).get(key)
-    return parse_datetime(v) if isinstance(v, str) else None
-
-
-def metadata_dates(tree: Any, ld: dict[str, Any] | None) -> tuple[datetime | None, datetime | None]:
-    """(published, updated) from JSON-LD, else `article:published_time`/`modified_time`.
-
-    `updated` is None when it equals `published`: GOLD.md counts metadata that only repeats the
-    publication time as no update.
-    """
-    published = _ld_datetime(ld, "datePublished") or parse_datetime(
-        meta(tree, "article:published_time")
-    )
-    updated = _ld_datetime(ld, "dateModified") or parse_datetime(
-        meta(tree, "article:modified_time")
-    )
-    if updated is not None and updated == published:
-        updated = None
-    return published, updated
 
 
 _CANONICAL = css("head link[rel='canonical']")

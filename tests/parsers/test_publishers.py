@@ -17,7 +17,7 @@ import pytest
 from crawler.dates import KST
 from crawler.extract import extract_article
 from crawler.items import ArticleItem
-from crawler.parsers import chosun, daejonilbo, generic, hankookilbo, mk
+from crawler.parsers import chosun, common, daejonilbo, generic, hankookilbo, mk
 from crawler.parsers.base import Page, ParseError
 from tests.conftest import FIXTURES
 
@@ -273,7 +273,7 @@ def test_generic_page_without_text_is_a_parse_error():
     ],
 )
 def test_generic_publisher_is_the_newspapers_korean_name(site_name, publisher):
-    assert generic.korean_publisher(site_name) == publisher
+    assert common.korean_publisher(site_name) == publisher
 
 
 @pytest.mark.parametrize(

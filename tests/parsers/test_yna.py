@@ -10,7 +10,7 @@ import pytest
 from crawler.dates import KST
 from crawler.evaluation import corpus_pages
 from crawler.extract import extract_article
-from crawler.parsers import ParseError, parse_article, yna
+from crawler.parsers import ParseError, common, parse_article, yna
 from crawler.parsers.base import Page
 from tests.conftest import FIXTURES, load_page, require_corpus
 
@@ -126,7 +126,7 @@ def test_article_without_body_container_falls_back_to_generic():
     ],
 )
 def test_dateline_authors(text, names):
-    assert yna.dateline_authors(text) == names
+    assert common.dateline_authors(text) == names
 
 
 @pytest.mark.parametrize(
@@ -141,4 +141,4 @@ def test_dateline_authors(text, names):
     ],
 )
 def test_byline_names(text, names):
-    assert yna.byline_names(text) == names
+    assert common.byline_names(text) == names
