@@ -44,7 +44,7 @@ from db.rows import (
     SearchHitRow,
     StoreResult,
 )
-from pipelines.hashing import content_hash, hamming, headline_key, simhash64
+from pipelines.hashing import content_hash, hamming, headline_key, story_simhash
 
 logger = logging.getLogger(__name__)
 
@@ -336,6 +336,105 @@ LEFT JOIN added_n a ON a.article_id = d.id
 LEFT JOIN linked_n l ON l.article_id = d.id
 """
 
+# The batch's first comers that INSERT_NEW_ARTICLES did not insert, resolved together when
+# the answer needs no update: a known URL with the text seen there before (unchanged) or never
+# fetched there (dropped_url), or no known URL and a constraint met (dropped_hash,
+# dropped_headline). First comers share nothing, so resolving them at once is resolving them
+# in order. Those whose text changed at a fetched URL (a possible update) are not returned.
+RESOLVE_SEEN = """
+WITH
+todo AS MATERIALIZED (
+    SELECT b.* FROM sosik_batch b WHERE b.idx = ANY(%(idxs)s::int[])
+),
+known AS MATERIALIZED (
+    SELECT t.idx, u.url, u.article_id, u.content_hash
+    FROM todo t JOIN article_urls u ON u.url = ANY(t.urls)
+),
+existing AS (
+    SELECT DISTINCT ON (k.idx) k.idx, k.article_id
+    FROM known k JOIN todo t ON t.idx = k.idx
+    ORDER BY k.idx, k.url = t.url DESC, k.article_id
+),
+by_url AS (
+    SELECT t.idx, e.article_id AS id,
+        CASE
+            WHEN s.content_hash IS NULL THEN 'dropped_url'
+            WHEN s.content_hash = t.content_hash OR a.content_hash = t.content_hash
+                THEN 'unchanged'
+        END AS outcome
+    FROM todo t
+    JOIN existing e ON e.idx = t.idx
+    JOIN articles a ON a.id = e.article_id
+    LEFT JOIN known s ON s.idx = t.idx AND s.url = t.url AND s.article_id = e.article_id
+),
+by_dup AS (
+    SELECT DISTINCT ON (t.idx) t.idx, d.id, d.outcome
+    FROM todo t
+    CROSS JOIN LATERAL (
+        SELECT a.id, 'dropped_url' AS outcome, 1 AS pri
+        FROM articles a WHERE a.canonical_url = t.url
+        UNION ALL
+        SELECT a.id, 'dropped_hash', 2
+        FROM articles a WHERE a.content_hash = t.content_hash
+        UNION ALL
+        SELECT a.id, 'dropped_headline', 3
+        FROM articles a
+        WHERE a.publisher = t.publisher AND a.headline_key = t.headline_key
+          AND (a.published_at AT TIME ZONE 'Asia/Seoul')::date
+              = (t.published_at AT TIME ZONE 'Asia/Seoul')::date
+    ) d
+    WHERE NOT EXISTS (SELECT FROM existing e WHERE e.idx = t.idx)
+    ORDER BY t.idx, d.pri
+),
+target AS MATERIALIZED (
+    SELECT x.idx, x.id, x.outcome, t.url, t.urls, t.content_hash
+    FROM (SELECT idx, id, outcome FROM by_url WHERE outcome IS NOT NULL
+          UNION ALL
+          SELECT idx, id, outcome FROM by_dup) x
+    JOIN todo t ON t.idx = x.idx
+),
+touch AS (
+    UPDATE articles a SET last_seen_at = now()
+    FROM (SELECT DISTINCT id FROM target) x
+    WHERE a.id = x.id
+),
+seen AS (
+    UPDATE article_urls u SET content_hash = x.content_hash
+    FROM target x
+    WHERE u.url = x.url AND u.article_id = x.id
+      AND u.content_hash IS DISTINCT FROM x.content_hash
+),
+target_urls AS (
+    SELECT x.idx, x.id, u.url, CASE WHEN u.url = x.url THEN x.content_hash END AS content_hash
+    FROM target x CROSS JOIN unnest(x.urls) AS u(url)
+),
+added AS (
+    INSERT INTO article_urls (url, article_id, is_canonical, content_hash)
+    SELECT tu.url, tu.id, false, tu.content_hash
+    FROM target_urls tu
+    WHERE NOT EXISTS (SELECT FROM known k WHERE k.url = tu.url)
+    ON CONFLICT (url) DO NOTHING
+    RETURNING url
+),
+linked AS (
+    UPDATE search_hits h
+    SET article_id = (SELECT tu.id FROM target_urls tu
+                      WHERE tu.url = h.url OR tu.url = h.portal_url
+                      ORDER BY tu.url = h.url DESC LIMIT 1)
+    WHERE h.article_id IS NULL
+      AND (h.url = ANY(ARRAY(SELECT url FROM target_urls))
+           OR h.portal_url = ANY(ARRAY(SELECT url FROM target_urls)))
+    RETURNING h.url, h.portal_url
+)
+SELECT x.idx, x.id, x.outcome,
+       (SELECT count(*) FROM added a JOIN target_urls tu ON tu.url = a.url
+        WHERE tu.idx = x.idx)::int AS urls_added,
+       a.cluster_id,
+       (SELECT count(*) FROM linked l JOIN target_urls tu ON tu.url IN (l.url, l.portal_url)
+        WHERE tu.idx = x.idx)::int AS hits_linked
+FROM target x JOIN articles a ON a.id = x.id
+"""
+
 UPSERT_SEARCH_HIT = """
 INSERT INTO search_hits (
     crawl_run_id, query, portal, page, rank, title, snippet, url, portal_url, publisher,
@@ -409,36 +508,68 @@ def store_articles(
     """Store a batch in ONE transaction; one StoreResult per item, in the items' order.
 
     The outcome of every item is the one `store_article` would give storing the items one
-    after the other. For speed, the items that share nothing with an earlier item of the batch
-    (`first_comers`) are inserted by one set-based statement; the others, and any first comer
-    that meets a known URL or a constraint, then go through the one-item statement,
-    pipelined, in the batch's order. One case can differ from strict order: a later first
-    comer carrying an article's *previous* text (or headline), while an earlier item of the
-    same batch updates that article, is compared with the text before the update.
+    after the other, in order. For speed, the items that share nothing with an earlier item of
+    the batch (`first_comers`) go first, through two set-based statements (insert the new
+    ones; resolve those that met a known URL or a constraint, unless their text changed); the
+    others, and a first comer that may be an update, then go through the one-item statement,
+    pipelined, in the batch's order. Storing first comers early cannot change any outcome
+    except when an update comes before one of them (it changes an article's text, hash,
+    headline or SimHash): then the savepoint is rolled back and the batch is stored one by one.
     Any database error rolls the whole batch back and is raised.
     """
     if not items:
         return []
     window = timedelta(days=cluster_window_days)
     params = [_article_params(it, crawl_run_id, cluster_distance, window) for it in items]
+    near = {"distance": cluster_distance, "window": window}
     one, many = _queries(cluster_distance)
     results: list[StoreResult | None] = [None] * len(items)
     with conn.transaction():
         conn.execute(BEGIN_STORE)
         fast = first_comers(params, cluster_distance) if len(items) > 1 else []
-        if fast:
-            _insert_new(conn, many, params, fast, results, crawl_run_id, cluster_distance, window)
-        rest = [i for i, r in enumerate(results) if r is None]
-        with conn.cursor(row_factory=class_row(StoreResult)) as cur:
-            if len(rest) == 1:
-                row = cur.execute(one, params[rest[0]]).fetchone()
-                results[rest[0]] = _one(row, items[rest[0]])
-            elif rest:
-                cur.executemany(one, [params[i] for i in rest], returning=True)
-                for i in rest:
-                    results[i] = _one(cur.fetchone(), items[i])
-                    cur.nextset()
+        if not fast:
+            _one_by_one(conn, one, items, params, range(len(items)), results)
+        else:
+            try:
+                with conn.transaction():  # a savepoint, for the rare redo below
+                    _insert_new(conn, many, params, fast, results, crawl_run_id, **near)
+                    solved = [i for i, r in enumerate(results) if r is not None]
+                    rest = [i for i, r in enumerate(results) if r is None]
+                    _one_by_one(conn, one, items, params, rest, results)
+                    updated = [i for i in rest if results[i].outcome == "updated"]  # type: ignore[union-attr]
+                    if updated and solved[-1] > updated[0]:
+                        raise _OrderMatters
+            except _OrderMatters:
+                # An update changed an article's text before a later item that was resolved
+                # against the old one: store the batch again strictly in order.
+                results = [None] * len(items)
+                _one_by_one(conn, one, items, params, range(len(items)), results)
     return [r for r in results if r is not None]
+
+
+class _OrderMatters(Exception):
+    """Raised inside the batch's savepoint to roll the fast path back."""
+
+
+def _one_by_one(
+    conn: psycopg.Connection[Any],
+    query: str,
+    items: Sequence[ArticleItem],
+    params: Sequence[dict[str, Any]],
+    which: Sequence[int],
+    results: list[StoreResult | None],
+) -> None:
+    """STORE_ARTICLE for the items `which`, in order, pipelined; fills `results`."""
+    with conn.cursor(row_factory=class_row(StoreResult)) as cur:
+        if len(which) == 1:
+            results[which[0]] = _one(
+                cur.execute(query, params[which[0]]).fetchone(), items[which[0]]
+            )
+        elif which:
+            cur.executemany(query, [params[i] for i in which], returning=True)
+            for i in which:
+                results[i] = _one(cur.fetchone(), items[i])
+                cur.nextset()
 
 
 def _insert_new(
@@ -451,7 +582,7 @@ def _insert_new(
     distance: int,
     window: timedelta,
 ) -> None:
-    """The fast path of store_articles: fills `results` for the items it inserted."""
+    """The fast path of store_articles: fills `results` for the items it could resolve."""
     conn.execute(ENSURE_BATCH_TABLE)
     with conn.cursor() as cur:
         ids = [r[0] for r in cur.execute(DRAW_IDS, {"n": len(fast)})]
@@ -467,6 +598,12 @@ def _insert_new(
             query, args, prepare=False
         ):
             results[idx] = StoreResult(article_id, "inserted", urls_added, cluster_id, hits_linked)
+        left = [i for i in fast if results[i] is None]
+        if left:
+            for idx, article_id, outcome, urls_added, cluster_id, hits_linked in cur.execute(
+                RESOLVE_SEEN, {"idxs": left}, prepare=False
+            ):
+                results[idx] = StoreResult(article_id, outcome, urls_added, cluster_id, hits_linked)
 
 
 def first_comers(params: Sequence[dict[str, Any]], cluster_distance: int) -> list[int]:
@@ -598,7 +735,7 @@ def _article_params(
         "updated_at": _aware(item.updated_at),
         "headline_key": item.headline_key or headline_key(item.title),
         "content_hash": item.content_hash or content_hash(item.body),
-        "simhash": item.simhash if item.simhash is not None else simhash64(item.body),
+        "simhash": item.simhash if item.simhash is not None else story_simhash(item.body),
         "parser": item.parser,
         "crawl_run_id": crawl_run_id,
         "distance": distance,

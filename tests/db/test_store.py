@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
+from db import articles
 from db.articles import (
     article_urls,
     article_versions,
@@ -260,3 +262,71 @@ def test_store_rolls_back_whole_batch_on_error(conn: Conn) -> None:
     with pytest.raises(psycopg.errors.NotNullViolation):
         store_articles(conn, [article(1), bad])
     assert count(conn, "articles") == 0
+
+
+def mixed_workload(seed: int, n: int, updates: bool = True) -> tuple[list[Any], list[Any]]:
+    """(stored before, the batch): new stories, and repeats of earlier ones of every kind."""
+    rnd = random.Random(seed)
+    before = [article(1000 + i, original_url=original_url(1000 + i)) for i in range(10)]
+    batch: list[Any] = []
+    for k in range(n):
+        pool = before + batch
+        prev = rnd.choice(pool)
+        kind = rnd.randrange(8)
+        num = 5000 + seed * 1000 + k
+        if kind == 0:  # the same page again
+            batch.append(dataclasses.replace(prev, urls=list(prev.urls)))
+        elif kind == 1:  # the same text elsewhere
+            batch.append(article(num, body=prev.body, title=f"다른 {num}"))
+        elif kind == 2:  # same publisher, headline and day
+            batch.append(article(num, title=prev.title))
+        elif kind == 3 and prev.original_url:  # the portal copy of a known original
+            batch.append(article(num, url=daum_url(num), original_url=prev.original_url))
+        elif kind == 4 and updates:  # the page changed
+            batch.append(dataclasses.replace(prev, body=prev.body + f" 수정 {num}", urls=[]))
+        elif kind == 5:  # a near-duplicate
+            batch.append(
+                article(num, body=prev.body.replace(" ", "  ", 3)[:-3] + "끝.", title=f"근접 {num}")
+            )
+        else:
+            batch.append(article(num, original_url=original_url(num)))
+    return before, batch
+
+
+def snapshot(conn: Conn, results: list[Any]) -> tuple[Any, ...]:
+    """What a store did, article ids replaced by the order they first appear in `results`."""
+    order: dict[int, int] = {}
+    for r in results:
+        order.setdefault(r.article_id, len(order))
+    outcomes = [
+        (r.outcome, order[r.article_id], r.urls_added, order[r.cluster_id]) for r in results
+    ]
+    urls = sorted(
+        (u, order[a]) for u, a in conn.execute("SELECT url, article_id FROM article_urls")
+    )
+    versions = conn.execute("SELECT count(*) FROM article_versions").fetchone()
+    return outcomes, urls, versions
+
+
+@pytest.mark.parametrize("updates", [False, True])
+@pytest.mark.parametrize("seed", [1, 2, 3])  # checked on 100 seeds each when written
+def test_batch_equals_one_by_one_on_a_mixed_workload(
+    conn: Conn, seed: int, updates: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, batch = mixed_workload(seed, 60, updates)
+    sent_one_by_one: list[int] = []
+    real = articles._one_by_one
+
+    def spy(conn, query, items, params, which, results):  # noqa: ANN001, ANN202
+        sent_one_by_one.extend(which)
+        return real(conn, query, items, params, which, results)
+
+    monkeypatch.setattr(articles, "_one_by_one", spy)
+    batched = store_articles(conn, before) + store_articles(conn, batch)
+    assert len({r.outcome for r in batched}) >= 4
+    if not updates:  # most of the batch went through the set-based statements
+        assert len(sent_one_by_one) < len(batch) / 2
+    want = snapshot(conn, batched)
+    conn.execute("TRUNCATE articles, article_urls, article_versions RESTART IDENTITY CASCADE")
+    one_by_one = [store_article(conn, it) for it in before + batch]
+    assert snapshot(conn, one_by_one) == want
