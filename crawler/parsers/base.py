@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import unescape
 from typing import Any
 
 import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
+
+from crawler.urls import canonical_url
 
 
 class ParseError(Exception):
@@ -137,6 +140,11 @@ def first(nodes: Iterable[Any]) -> Any | None:
     return None
 
 
+# Elements by id, in document order: `by_id(tree, ids="a b")` is an O(1) look-up in libxml2's id
+# table (a `//` scan for them costs as much as half the parse).
+by_id = etree.XPath("id($ids)")
+
+
 # What lxml.html's text_content() runs, called directly: saves its Python method layer.
 _STRING = etree.XPath("string()", smart_strings=False)
 
@@ -168,6 +176,37 @@ def meta(tree: lxml.html.HtmlElement, *names: str) -> str:
     return ""
 
 
+def meta_map(page: Page) -> dict[str, str]:
+    """Every <meta> content by property/name/itemprop, first non-empty one wins; cached on the page.
+
+    The other meta reader, on purpose: one pass over the whole page, keys lower-cased, for a
+    parser that asks for many names (the generic parser asks for about fifteen) or reads metas
+    that pages put in <body>; `meta` would run one XPath per name.
+    """
+    cached = page._cache.get("meta_map")
+    if cached is None:
+        cached = {}
+        for el in page.tree.iter("meta"):
+            content = el.get("content")
+            if not content:
+                continue
+            for attr in ("property", "name", "itemprop"):
+                key = el.get(attr)
+                if key:
+                    cached.setdefault(key.strip().lower(), content)
+        page._cache["meta_map"] = cached
+    return cached
+
+
+def first_meta(metas: dict[str, str], *names: str) -> str | None:
+    """The first non-empty normed value of a `meta_map` among `names` (lower-case)."""
+    for n in names:
+        v = norm(metas.get(n))
+        if v:
+            return v
+    return None
+
+
 def canonical_link(tree: lxml.html.HtmlElement) -> str | None:
     for el in tree.xpath("//link[@rel='canonical'][@href]"):
         v = el.get("href", "").strip()
@@ -176,8 +215,38 @@ def canonical_link(tree: lxml.html.HtmlElement) -> str | None:
     return None
 
 
-_LD_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
-             "opinionnewsarticle", "blogposting", "webpage"}  # fmt: skip
+def _absolute(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def declared_url(
+    page: Page,
+    og_url: str | None,
+    ld: dict[str, Any] | None = None,
+    accept: Callable[[str], Any] = _absolute,
+) -> str:
+    """The URL the page declares for itself, through crawler.urls.canonical_url.
+
+    og:url (read by the caller, with `meta` or `first_meta`), else <link rel=canonical>, else
+    the JSON-LD `url`; the request URL when there is none or `accept` refuses it. A parser that
+    knows its article URLs passes a test for them (Yonhap's /view/), so a section or home URL a
+    page declares by mistake never replaces the article's; others take any absolute URL.
+    """
+    url = og_url or canonical_link(page.tree)
+    if not url and ld and isinstance(ld.get("url"), str):
+        url = ld["url"]
+    url = (url or "").strip()
+    return canonical_url(url if url and accept(url) else page.url)
+
+
+def other_urls(page: Page, url: str) -> list[str]:
+    """The request URL, for ArticleItem.urls, when it is not the item's canonical `url`."""
+    return [page.url] if canonical_url(page.url) != url else []
+
+
+# JSON-LD @types that declare an article.
+_ARTICLE_TYPES = frozenset({"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
+                            "opinionnewsarticle", "backgroundnewsarticle", "blogposting"})  # fmt: skip
 
 
 def json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
@@ -205,14 +274,37 @@ def json_ld(tree: lxml.html.HtmlElement) -> list[dict[str, Any]]:
     return out
 
 
+def _ld_types(d: dict[str, Any]) -> set[str]:
+    t = d.get("@type")
+    return {x.lower() for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)}
+
+
 def ld_article(tree: lxml.html.HtmlElement) -> dict[str, Any] | None:
-    """The page's NewsArticle-like JSON-LD object, if it has one."""
+    """The page's NewsArticle-like JSON-LD object, if it has one.
+
+    For a site parser, which knows its page is an article: a `WebPage` with a headline or a
+    body counts too. `ld_news` is the stricter reading for pages that may be anything.
+    """
     for d in json_ld(tree):
-        t = d.get("@type")
-        types = {x.lower() for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)}
-        if types & _LD_TYPES and (d.get("headline") or d.get("articleBody")):
+        types = _ld_types(d)
+        if (types & _ARTICLE_TYPES or "webpage" in types) and (
+            d.get("headline") or d.get("articleBody")
+        ):
             return d
     return None
+
+
+def ld_news(page: Page) -> dict[str, Any]:
+    """The page's first JSON-LD object of an article type ({} when none); cached on the page.
+
+    Stricter than `ld_article`: the generic parser reads any page, where a `WebPage` with a
+    headline is not an article.
+    """
+    cached = page._cache.get("ld_news")
+    if cached is None:
+        cached = next((d for d in json_ld(page.tree) if _ld_types(d) & _ARTICLE_TYPES), {})
+        page._cache["ld_news"] = cached
+    return cached
 
 
 def ld_names(value: Any) -> list[str]:
@@ -289,6 +381,31 @@ def paragraphs(node: Any, drop: CSSSelector | None = None) -> list[str]:
     walk(node)
     flush()
     return out
+
+
+def lines_of(node: Any | None) -> str | None:
+    """A `<br>`-split block (a deck, a sub-headline) as its lines joined by one newline."""
+    return ("\n".join(paragraphs(node)) or None) if node is not None else None
+
+
+_BR = re.compile(r"<br\s*/?>", re.I)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_text(html: str) -> str:
+    """The text of a short HTML string a page ships as data (a JSON field): tags dropped."""
+    return norm(unescape(_TAG.sub("", html)))
+
+
+def html_lines(html: Any) -> list[str]:
+    """The non-empty lines of such a string, split at `<br>`; [] for anything but a string."""
+    if not isinstance(html, str):
+        return []
+    return [x for x in (html_text(part) for part in _BR.split(html)) if x]
+
+
+# Ad slots the Hankook Ilbo CMS leaves in its article HTML ("$$ARTICLEAD$$").
+AD_SLOT = re.compile(r"\$\$[A-Z0-9_]+\$\$")
 
 
 def remove(nodes: Iterable[Any]) -> None:

@@ -19,25 +19,37 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
-from html import unescape
 from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
-from crawler.parsers import generic
-from crawler.parsers.base import Page, ParseError, css, first, norm, paragraphs, text_of
+from crawler.parsers.base import (
+    Page,
+    ParseError,
+    by_id,
+    css,
+    declared_url,
+    first,
+    first_meta,
+    html_lines,
+    html_text,
+    lines_of,
+    meta_map,
+    norm,
+    other_urls,
+    paragraphs,
+    text_of,
+)
+from crawler.parsers.common import first_date, korean_publisher, real_update, reporter_names
 from crawler.urls import canonical_url
 
 PORTAL = "chosun"
 PUBLISHER = "조선일보"
 
 # --- legacy news.chosun.com -------------------------------------------------------------------
-# Ids are what the old site's scripts hooked into; `id()` is an O(1) look-up in libxml2's table.
-_BY_ID = etree.XPath("id($ids)")
+# Ids are what the old site's scripts hooked into (base.by_id looks them up).
 # One div.par per paragraph; the photo box (.news_imgbox with its figcaption) and the date
 # line are siblings of them, so taking the .par blocks alone leaves both out.
 _PARS = css("div.par")
@@ -58,8 +70,6 @@ _OWN_TEXT = etree.XPath("boolean(.//text()[normalize-space()][not(ancestor::a)])
 
 # --- Arc XP www.chosun.com --------------------------------------------------------------------
 _FUSION = re.compile(r"Fusion\.globalContent\s*=\s*")
-_TAG = re.compile(r"<[^>]+>")
-_BR = re.compile(r"<br\s*/?>", re.I)
 # content_elements kept as text: paragraphs, in-body subheads, list items and quotes that are
 # part of the text. Images (captions), raw_html (ads, embeds), interstitial_link (related
 # stories) and oembed blocks are not article text.
@@ -68,7 +78,7 @@ _ARC_TEXT_TYPES = frozenset({"text", "header", "list", "quote"})
 
 def parse_article(page: Page) -> ArticleItem:
     """A chosun.com article in whichever layout the page has."""
-    found = _BY_ID(page.tree, ids="news_body_id news_title_text_id")
+    found = by_id(page.tree, ids="news_body_id news_title_text_id")
     body = first(el for el in found if el.get("id") == "news_body_id")
     if body is not None:
         title = first(el for el in found if el.get("id") == "news_title_text_id")
@@ -79,20 +89,16 @@ def parse_article(page: Page) -> ArticleItem:
     raise ParseError(page.url, "chosun: neither #news_body_id nor Fusion.globalContent")
 
 
-def _date(value: Any, page: Page) -> datetime | None:
-    return parse_datetime(value, page.fetched_at) if isinstance(value, str) else None
-
-
 def _item(page: Page, parser: str, metas: dict[str, str], **fields: Any) -> ArticleItem:
     if not fields.get("title") or not fields.get("body"):
         raise ParseError(page.url, f"{parser}: no headline or no text")
-    url = fields.pop("url", None) or generic.declared_url(page, metas, {})
-    site = generic.first_meta(metas, "og:site_name")
+    url = fields.pop("url", None) or declared_url(page, first_meta(metas, "og:url"))
+    site = first_meta(metas, "og:site_name")
     return ArticleItem(
         url=url,
         portal=PORTAL,
-        publisher=generic.korean_publisher(site) or PUBLISHER,
-        urls=[page.url] if canonical_url(page.url) != url else [],
+        publisher=korean_publisher(site) or PUBLISHER,
+        urls=other_urls(page, url),
         parser=parser,
         fetched_at=page.fetched_at,
         **fields,
@@ -108,7 +114,7 @@ def _par_lines(par: Any) -> list[str]:
 
 
 def _legacy(page: Page, body: Any, title_el: Any | None) -> ArticleItem:
-    metas = generic.meta_map(page)
+    metas = meta_map(page)
     pars = _PARS(body)
     if pars:
         lines = [line for par in pars for line in _par_lines(par)]
@@ -118,21 +124,21 @@ def _legacy(page: Page, body: Any, title_el: Any | None) -> ArticleItem:
     updated = re.search(r"수정\s*([\d.: ]+)", shown)
     authors = [text_of(li) for li in _LEGACY_AUTHORS(page.tree)]
     if not authors:
-        authors = generic.reporter_names(generic.first_meta(metas, "dable:author", "author"))
-    deck = first(_LEGACY_SUBTITLE(body))  # present on every page, empty on most
-    subtitle = "\n".join(paragraphs(deck)) if deck is not None else ""
+        authors = reporter_names(first_meta(metas, "dable:author", "author"))
     return _item(
         page,
         "chosun.legacy/1",
         metas,
-        title=text_of(title_el) or generic.first_meta(metas, "og:title", "title"),
-        subtitle=subtitle or None,
+        title=text_of(title_el) or first_meta(metas, "og:title", "title"),
+        # the deck box is on every page, empty on most
+        subtitle=lines_of(first(_LEGACY_SUBTITLE(body))),
         body="\n\n".join(lines),
         authors=authors,
-        section=generic.first_meta(metas, "article:section"),
-        published_at=_date(generic.first_meta(metas, "article:published_time"), page)
-        or _date(shown, page),
-        updated_at=_date(updated.group(1), page) if updated else None,
+        section=first_meta(metas, "article:section"),
+        published_at=first_date(
+            first_meta(metas, "article:published_time"), shown, now=page.fetched_at
+        ),
+        updated_at=first_date(updated.group(1), now=page.fetched_at) if updated else None,
     )
 
 
@@ -151,13 +157,6 @@ def _fusion_content(page: Page) -> dict[str, Any] | None:
     return None
 
 
-def _arc_text(html: Any) -> list[str]:
-    """The lines of an Arc content string (inline HTML: <b>, <a>, <br>)."""
-    if not isinstance(html, str):
-        return []
-    return [x for x in (norm(unescape(_TAG.sub("", part))) for part in _BR.split(html)) if x]
-
-
 def _arc_paragraphs(elements: Any) -> list[str]:
     out: list[str] = []
     for el in elements if isinstance(elements, list) else []:
@@ -169,46 +168,51 @@ def _arc_paragraphs(elements: Any) -> list[str]:
             if el.get("subtype") != "pullquote":  # a pull quote restates the text
                 out += _arc_paragraphs(el.get("content_elements"))
         else:
-            out += _arc_text(el.get("content"))
+            out += html_lines(el.get("content"))  # inline HTML: <b>, <a>, <br>
     return out
 
 
 def _arc(page: Page, story: dict[str, Any]) -> ArticleItem:
-    metas = generic.meta_map(page)
+    metas = meta_map(page)
     headlines = story.get("headlines") if isinstance(story.get("headlines"), dict) else {}
     subheads = story.get("subheadlines") if isinstance(story.get("subheadlines"), dict) else {}
     credits = story.get("credits") if isinstance(story.get("credits"), dict) else {}
-    site = generic.korean_publisher(generic.first_meta(metas, "og:site_name")) or PUBLISHER
+    site = korean_publisher(first_meta(metas, "og:site_name")) or PUBLISHER
     # credits also list the desk or the paper itself ("조선일보") on unsigned stories
     authors = [
         norm(c.get("name"))
         for c in credits.get("by") or []
         if isinstance(c, dict)
         and norm(c.get("name"))
-        and generic.korean_publisher(c.get("name")) != site
+        and korean_publisher(c.get("name")) != site
         and str(c.get("type", "author")) == "author"
     ]
     taxonomy = story.get("taxonomy") if isinstance(story.get("taxonomy"), dict) else {}
     section = taxonomy.get("primary_section") if isinstance(taxonomy, dict) else None
-    url = generic.first_meta(metas, "og:url")
+    url = first_meta(metas, "og:url")
     if not url and isinstance(story.get("canonical_url"), str):
         url = urljoin("https://www.chosun.com/", story["canonical_url"])
-    published = _date(generic.first_meta(metas, "article:published_time"), page)
-    published = published or _date(story.get("first_publish_date"), page)
-    published = published or _date(story.get("display_date"), page)
-    updated = _date(generic.first_meta(metas, "article:modified_time"), page)
-    updated = updated or _date(story.get("last_updated_date"), page)
+    published = first_date(
+        first_meta(metas, "article:published_time"),
+        story.get("first_publish_date"),
+        story.get("display_date"),
+        now=page.fetched_at,
+    )
+    updated = first_date(
+        first_meta(metas, "article:modified_time"),
+        story.get("last_updated_date"),
+        now=page.fetched_at,
+    )
     return _item(
         page,
         "chosun.arc/1",
         metas,
         url=canonical_url(url) if url else None,
-        title=norm(unescape(_TAG.sub("", str(headlines.get("basic") or ""))))
-        or generic.first_meta(metas, "og:title"),
-        subtitle="\n".join(_arc_text(subheads.get("basic"))) or None,
+        title=html_text(str(headlines.get("basic") or "")) or first_meta(metas, "og:title"),
+        subtitle="\n".join(html_lines(subheads.get("basic"))) or None,
         body="\n\n".join(_arc_paragraphs(story.get("content_elements"))),
         authors=authors,
         section=(norm(section.get("name")) or None) if isinstance(section, dict) else None,
         published_at=published,
-        updated_at=None if updated == published else updated,
+        updated_at=real_update(published, updated),
     )

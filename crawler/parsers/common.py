@@ -2,8 +2,9 @@
 
 base.py reads pages (decoding, DOM, meta, JSON-LD); this module knows how Korean newsrooms
 write: "홍길동 기자" bylines, the wire dateline "(포항=연합뉴스) 임상현 기자 =" that Yonhap made
-standard and portals and papers carry, the web brands papers go by ("조선닷컴"), and which of a
-page's declared dates count. Every parser takes these from here, never from another parser.
+standard and portals and papers carry, the web brands papers go by ("조선닷컴") and hang on
+their titles ("… - 매일경제"), and which of a page's declared dates count. Every parser takes
+these from here, never from another parser.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
+
 from crawler.dates import parse_datetime
-from crawler.parsers.base import ld_persons, meta, norm
+from crawler.parsers.base import Page, first, first_meta, ld_persons, meta, norm, text_of
 
 # --- names and bylines ------------------------------------------------------------------------
 
@@ -152,6 +155,58 @@ def korean_publisher(name: str | None) -> str | None:
     if not name:
         return None
     return PUBLISHER_NAMES.get(brand_key(name), name)
+
+
+# --- headlines --------------------------------------------------------------------------------
+
+# Headline candidates: headings, and the title-ish boxes some sites use instead of <h1>. A scan of
+# the whole body: the generic parser's way, and the last resort of a site parser whose own
+# headline selector found nothing.
+_HEADINGS = etree.XPath(
+    "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or contains(@class,'title') "
+    "or contains(@class,'headline') or contains(@class,'tit') or contains(@id,'title')]"
+)
+
+
+def strip_site_name(title: str, names: list[str]) -> str:
+    """Drop a site name from either end of a declared title ("… - 매일경제", "대전일보 모바일 :: …")."""
+    t = norm(title)
+    for n in {norm(x) for x in names if x}:
+        if not n or n == t:
+            continue
+        e = re.escape(n)
+        t = re.sub(
+            rf"\s*(?:[-|:ㅣ·]+|::)\s*(?:[^-|:ㅣ]{{1,12}}\s*[ㅣ|>]\s*)?{e}(?:\s*[-|>:].{{0,30}})?\s*$",
+            "",
+            t,
+        )
+        t = re.sub(rf"^\s*{e}[^:|ㅣ\-]{{0,12}}(?:::|[|ㅣ:\-])\s*", "", t)
+    return t.strip() or norm(title)
+
+
+def title_of(page: Page, metas: dict[str, str], ld: dict[str, Any], names: list[str]) -> str:
+    """The headline as displayed: the longest heading that the declared title contains."""
+    declared = [
+        norm(x)
+        for x in (
+            first_meta(metas, "og:title"),
+            ld.get("headline") if isinstance(ld.get("headline"), str) else None,
+            first_meta(metas, "twitter:title", "title", "headline"),
+            text_of(first(page.tree.iter("title"))),
+        )
+        if x
+    ]
+    stripped = [strip_site_name(d, names) for d in declared]
+    best = ""
+    for h in _HEADINGS(page.tree):
+        text = text_of(h)
+        if len(text) < 4 or len(text) <= len(best) or len(text) > 300:
+            continue
+        for d, s in zip(declared, stripped, strict=True):
+            if text in d and len(text) >= 0.6 * len(s):
+                best = text
+                break
+    return best or (stripped[0] if stripped else "")
 
 
 # --- dates ------------------------------------------------------------------------------------

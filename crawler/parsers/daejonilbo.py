@@ -17,16 +17,29 @@ Example: http://m.daejonilbo.com/mnews.asp?pk_no=1412361
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from lxml import etree
 
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
-from crawler.parsers import generic
-from crawler.parsers.base import Page, ParseError, css, first, paragraphs, text_of
-from crawler.urls import canonical_url
+from crawler.parsers.base import (
+    Page,
+    ParseError,
+    by_id,
+    css,
+    declared_url,
+    first,
+    first_meta,
+    ld_news,
+    ld_persons,
+    lines_of,
+    meta_map,
+    other_urls,
+    paragraphs,
+    text_of,
+)
+from crawler.parsers.common import first_date, real_update, reporter_names, title_of
 
 PORTAL = "daejonilbo"
 PUBLISHER = "대전일보"
@@ -41,7 +54,6 @@ _M_BYLINE = etree.XPath("following-sibling::article[1]//text()[not(ancestor::scr
 _STAMP = re.compile(r"\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?::\d{2})?")
 
 # --- desktop (ND Soft CMS) --------------------------------------------------------------------
-_BY_ID = etree.XPath("id('article-view-content-div')")
 # Inside the body: photo boxes with captions, the copyright and editor boxes, the reporter
 # card and ad slots the CMS inserts between paragraphs.
 _ND_DROP = css(
@@ -61,7 +73,7 @@ def parse_article(page: Page) -> ArticleItem:
     body = first(_M_BODY(tree))
     if title is not None and body is not None:
         return _mobile(page, title, body)
-    body = first(_BY_ID(tree))
+    body = first(by_id(tree, ids="article-view-content-div"))
     if body is not None:
         return _nd(page, body)
     raise ParseError(page.url, "daejonilbo: neither the mobile nor the ND Soft layout")
@@ -70,13 +82,13 @@ def parse_article(page: Page) -> ArticleItem:
 def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
     if not fields.get("title") or not fields.get("body"):
         raise ParseError(page.url, f"{parser}: no headline or no text")
-    metas = generic.meta_map(page)
-    url = generic.declared_url(page, metas, {})
+    metas = meta_map(page)
+    url = declared_url(page, first_meta(metas, "og:url"))
     return ArticleItem(
         url=url,
         portal=PORTAL,
-        publisher=generic.first_meta(metas, "og:site_name") or PUBLISHER,
-        urls=[page.url] if canonical_url(page.url) != url else [],
+        publisher=first_meta(metas, "og:site_name") or PUBLISHER,
+        urls=other_urls(page, url),
         parser=parser,
         fetched_at=page.fetched_at,
         **fields,
@@ -98,45 +110,43 @@ def _mobile(page: Page, title: Any, body: Any) -> ArticleItem:
         "daejonilbo.mobile/1",
         title=text_of(title),
         body="\n\n".join(paragraphs(body)),
-        authors=authors or generic.reporter_names(line),
+        authors=authors or reporter_names(line),
         published_at=parse_datetime(stamp.group(0), page.fetched_at) if stamp else None,
     )
 
 
-def _date(value: Any, page: Page) -> datetime | None:
-    return parse_datetime(value, page.fetched_at) if isinstance(value, str) else None
-
-
 def _nd(page: Page, body: Any) -> ArticleItem:
     tree = page.tree
-    metas = generic.meta_map(page)
-    ld = generic.ld_news(page)
+    metas = meta_map(page)
+    ld = ld_news(page)
     info: dict[str, str] = {}
     for li in _ND_INFO(tree):
         text = text_of(li)
         for label in ("기자명", "입력", "수정", "승인"):
             if text.startswith(label):
                 info.setdefault(label, text[len(label) :].strip())
-    authors = generic.ld_persons(ld.get("author")) or _names(info.get("기자명", ""))
+    authors = ld_persons(ld.get("author")) or _names(info.get("기자명", ""))
     if not authors:
-        authors = generic.reporter_names(generic.first_meta(metas, "article:author", "author"))
-    published = _date(generic.first_meta(metas, "article:published_time"), page)
-    published = published or _date(ld.get("datePublished"), page) or _date(info.get("입력"), page)
-    updated = _date(generic.first_meta(metas, "article:modified_time"), page) or _date(
-        info.get("수정"), page
+        authors = reporter_names(first_meta(metas, "article:author", "author"))
+    now = page.fetched_at
+    published = first_date(
+        first_meta(metas, "article:published_time"),
+        ld.get("datePublished"),
+        info.get("입력"),
+        now=now,
     )
-    deck = first(_ND_SUBTITLE(tree))
+    updated = first_date(first_meta(metas, "article:modified_time"), info.get("수정"), now=now)
     title = text_of(first(_ND_TITLE(tree)))
     if not title:
-        title = generic.title_of(page, metas, ld, [PUBLISHER])
+        title = title_of(page, metas, ld, [PUBLISHER])
     return _item(
         page,
         "daejonilbo.nd/1",
         title=title,
-        subtitle=("\n".join(paragraphs(deck)) or None) if deck is not None else None,
+        subtitle=lines_of(first(_ND_SUBTITLE(tree))),
         body="\n\n".join(paragraphs(body, drop=_ND_DROP)),
         authors=authors,
-        section=generic.first_meta(metas, "article:section"),
+        section=first_meta(metas, "article:section"),
         published_at=published,
-        updated_at=None if updated == published else updated,
+        updated_at=real_update(published, updated),
     )

@@ -19,7 +19,17 @@ from lxml import etree
 
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem, SearchHit, SearchPage
-from crawler.parsers.base import Page, ParseError, css, first, meta, norm, paragraphs, text_of
+from crawler.parsers.base import (
+    Page,
+    ParseError,
+    css,
+    first,
+    lines_of,
+    meta,
+    norm,
+    paragraphs,
+    text_of,
+)
 from crawler.parsers.common import byline_names, dateline_authors
 from crawler.urls import daum_id
 
@@ -113,7 +123,7 @@ def parse_article(page: Page) -> ArticleItem:
         title=title,
         body="\n\n".join(paras),
         publisher=_publisher(tree, scope),
-        subtitle=_subtitle(news if news is not None else tree),
+        subtitle=lines_of(first(_SUMMARY(news if news is not None else tree))),
         authors=authors,
         section=_section_label(head),
         published_at=published,
@@ -191,13 +201,6 @@ def _publisher(tree: Any, scope: Any) -> str | None:
         if v and v not in _PORTAL_NAMES:
             return v
     return None
-
-
-def _subtitle(scope: Any) -> str | None:
-    el = first(_SUMMARY(scope))
-    if el is None:
-        return None
-    return "\n".join(paragraphs(el)) or None
 
 
 def _section_label(head: Any) -> str | None:

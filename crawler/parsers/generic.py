@@ -35,14 +35,18 @@ from lxml import etree
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
 from crawler.parsers.base import (
+    AD_SLOT,
     Page,
     ParseError,
-    canonical_link,
+    declared_url,
     first,
-    json_ld,
+    first_meta,
     ld_names,
+    ld_news,
     ld_persons,
+    meta_map,
     norm,
+    other_urls,
     paragraphs,
     text_of,
 )
@@ -50,10 +54,13 @@ from crawler.parsers.common import (
     PUBLISHER_NAMES,
     brand_key,
     dateline_reporter,
+    first_date,
     korean_publisher,
+    real_update,
     reporter_names,
+    title_of,
 )
-from crawler.urls import canonical_url, host_of
+from crawler.urls import host_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,68 +71,6 @@ _PORTAL = re.compile(r"네이버|다음\s*뉴스|^다음$|naver|daum|kakao|카�
 
 
 # --- metadata ---------------------------------------------------------------------------------
-
-
-def meta_map(page: Page) -> dict[str, str]:
-    """Every <meta> content by property/name/itemprop, first non-empty one wins; cached on the page.
-
-    One pass over the tree: `base.meta()` runs an XPath per name, which costs as much as a tenth
-    of the parse on a 300 KB page when a parser asks for ten names.
-    """
-    cached = page._cache.get("meta_map")
-    if cached is None:
-        cached = {}
-        for el in page.tree.iter("meta"):
-            content = el.get("content")
-            if not content:
-                continue
-            for attr in ("property", "name", "itemprop"):
-                key = el.get(attr)
-                if key:
-                    cached.setdefault(key.strip().lower(), content)
-        page._cache["meta_map"] = cached
-    return cached
-
-
-def first_meta(metas: dict[str, str], *names: str) -> str | None:
-    for n in names:
-        v = norm(metas.get(n))
-        if v:
-            return v
-    return None
-
-
-_ARTICLE_TYPES = {"newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
-                  "opinionnewsarticle", "blogposting", "backgroundnewsarticle"}  # fmt: skip
-
-
-def ld_news(page: Page) -> dict[str, Any]:
-    """The page's NewsArticle JSON-LD object ({} when none); cached on the page.
-
-    Stricter than `base.ld_article`: a `WebPage` with a headline is not an article.
-    """
-    cached = page._cache.get("ld_news")
-    if cached is None:
-        cached = {}
-        for d in json_ld(page.tree):
-            t = d.get("@type")
-            types = {x.lower() for x in (t if isinstance(t, list) else [t]) if isinstance(x, str)}
-            if types & _ARTICLE_TYPES:
-                cached = d
-                break
-        page._cache["ld_news"] = cached
-    return cached
-
-
-def declared_url(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str:
-    """og:url, else <link rel=canonical>, else JSON-LD url, else the request URL; canonicalised."""
-    url = first_meta(metas, "og:url") or canonical_link(page.tree)
-    if not url and isinstance(ld.get("url"), str):
-        url = ld["url"]
-    url = (url or "").strip()
-    if not url.startswith(("http://", "https://")):
-        url = page.url
-    return canonical_url(url)
 
 
 def publisher_of(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str | None:
@@ -159,56 +104,6 @@ def publisher_of(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> str |
 
 def _title_segments(page: Page) -> list[str]:
     return re.split(r"\s+[-|:]+\s+|ㅣ", text_of(first(page.tree.iter("title"))))
-
-
-# --- title ------------------------------------------------------------------------------------
-
-# Headline candidates: headings, and the title-ish boxes some sites use instead of <h1>.
-_HEADINGS = etree.XPath(
-    "//body//*[self::h1 or self::h2 or self::h3 or self::h4 or contains(@class,'title') "
-    "or contains(@class,'headline') or contains(@class,'tit') or contains(@id,'title')]"
-)
-
-
-def strip_site_name(title: str, names: list[str]) -> str:
-    """Drop a site name from either end of a declared title ("… - 매일경제", "대전일보 모바일 :: …")."""
-    t = norm(title)
-    for n in {norm(x) for x in names if x}:
-        if not n or n == t:
-            continue
-        e = re.escape(n)
-        t = re.sub(
-            rf"\s*(?:[-|:ㅣ·]+|::)\s*(?:[^-|:ㅣ]{{1,12}}\s*[ㅣ|>]\s*)?{e}(?:\s*[-|>:].{{0,30}})?\s*$",
-            "",
-            t,
-        )
-        t = re.sub(rf"^\s*{e}[^:|ㅣ\-]{{0,12}}(?:::|[|ㅣ:\-])\s*", "", t)
-    return t.strip() or norm(title)
-
-
-def title_of(page: Page, metas: dict[str, str], ld: dict[str, Any], names: list[str]) -> str:
-    """The headline as displayed: the longest heading that the declared title contains."""
-    declared = [
-        norm(x)
-        for x in (
-            first_meta(metas, "og:title"),
-            ld.get("headline") if isinstance(ld.get("headline"), str) else None,
-            first_meta(metas, "twitter:title", "title", "headline"),
-            text_of(first(page.tree.iter("title"))),
-        )
-        if x
-    ]
-    stripped = [strip_site_name(d, names) for d in declared]
-    best = ""
-    for h in _HEADINGS(page.tree):
-        text = text_of(h)
-        if len(text) < 4 or len(text) <= len(best) or len(text) > 300:
-            continue
-        for d, s in zip(declared, stripped, strict=True):
-            if text in d and len(text) >= 0.6 * len(s):
-                best = text
-                break
-    return best or (stripped[0] if stripped else "")
 
 
 # --- dates and authors ------------------------------------------------------------------------
@@ -423,7 +318,6 @@ _SCRIPT_HTML = re.compile(
     r'"(?:contentHtml|content_html|bodyHtml|body_html|articleBody|articleContent|articleHtml|'
     r'content|body|html)"\s*:\s*"((?:[^"\\]|\\.){200,})"'
 )
-_PLACEHOLDER = re.compile(r"\$\$[A-Z0-9_]+\$\$")  # ad slots in CMS HTML: "$$ARTICLEAD$$"
 
 
 def script_html(page: Page) -> tuple[Any, str] | None:
@@ -443,7 +337,7 @@ def script_html(page: Page) -> tuple[Any, str] | None:
     if not best:
         return None
     try:
-        html = _PLACEHOLDER.sub("", json.loads(f'"{best}"'))
+        html = AD_SLOT.sub("", json.loads(f'"{best}"'))
         if "<" not in html:
             return None
         return lxml.html.fragment_fromstring(html, create_parent="div"), where
@@ -544,10 +438,6 @@ def body_of(page: Page, ld: dict[str, Any]) -> Text:
 # --- the parser -------------------------------------------------------------------------------
 
 
-def _date(value: Any, now: datetime | None) -> datetime | None:
-    return parse_datetime(value, now) if isinstance(value, str) else None
-
-
 def _site_names(
     page: Page, metas: dict[str, str], ld: dict[str, Any], publisher: str | None
 ) -> list[str]:
@@ -573,7 +463,7 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
     """Any news article page as an item; ParseError when no article text can be found."""
     metas = meta_map(page)
     ld = ld_news(page)
-    url = declared_url(page, metas, ld)
+    url = declared_url(page, first_meta(metas, "og:url"), ld)
     publisher = publisher_of(page, metas, ld)
     title = title_of(page, metas, ld, _site_names(page, metas, ld, publisher))
 
@@ -585,18 +475,23 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
         raise ParseError(page.url, "no headline found")
 
     now = page.fetched_at
-    published = _date(first_meta(metas, "article:published_time", "og:regdate"), now)
-    published = published or _date(ld.get("datePublished"), now)
-    updated = _date(first_meta(metas, "article:modified_time", "og:updated_time"), now)
-    updated = updated or _date(ld.get("dateModified"), now)
+    published = first_date(
+        first_meta(metas, "article:published_time", "og:regdate"), ld.get("datePublished"), now=now
+    )
+    updated = first_date(
+        first_meta(metas, "article:modified_time", "og:updated_time"),
+        ld.get("dateModified"),
+        now=now,
+    )
     if published is None and text.script:
         m, u = _JSON_PUBLISHED.search(text.script), _JSON_UPDATED.search(text.script)
-        published = _date(m.group(1) if m else None, now)
-        updated = updated or _date(u.group(1) if u else None, now)
-    if updated is not None and updated == published:
-        updated = None  # metadata repeating the publication time is not an update (GOLD.md)
+        published = first_date(m.group(1) if m else None, now=now)
+        updated = updated or first_date(u.group(1) if u else None, now=now)
+    updated = real_update(published, updated)
     if published is None:
-        published = _date(first_meta(metas, "datepublished", "pubdate", "publishdate", "date"), now)
+        published = first_date(
+            first_meta(metas, "datepublished", "pubdate", "publishdate", "date"), now=now
+        )
     if published is None:
         published, shown_update = visible_dates(page, title)
         updated = updated or shown_update
@@ -616,7 +511,7 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
         section=section,
         published_at=published,
         updated_at=updated,
-        urls=[page.url] if canonical_url(page.url) != url else [],
+        urls=other_urls(page, url),
         parser=PARSER,
         fetched_at=page.fetched_at,
     )

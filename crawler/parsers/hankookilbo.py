@@ -23,18 +23,30 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
-from html import unescape
 from typing import Any
 
 import lxml.html
 from lxml import etree
 
-from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
-from crawler.parsers import generic
-from crawler.parsers.base import Page, ParseError, css, first, norm, paragraphs, text_of
-from crawler.urls import canonical_url
+from crawler.parsers.base import (
+    AD_SLOT,
+    Page,
+    ParseError,
+    css,
+    declared_url,
+    first,
+    first_meta,
+    html_lines,
+    ld_news,
+    ld_persons,
+    lines_of,
+    meta_map,
+    norm,
+    other_urls,
+    text_of,
+)
+from crawler.parsers.common import first_date, real_update, reporter_names, title_of
 
 PORTAL = "hankookilbo"
 PUBLISHER = "한국일보"
@@ -57,7 +69,6 @@ _WRITER = css("div.writer span.name strong")
 # --- V2 ---------------------------------------------------------------------------------------
 # react-query's dehydrated state: `window["__RQ_R_35b_"].push({...});` (the suffix changes)
 _RQ_PUSH = re.compile(r'window\["__RQ_R_\w*"\]\.push\(')
-_PLACEHOLDER = re.compile(r"\$\$[A-Z0-9_]+\$\$")  # "$$ARTICLEAD$$" ad slots in contentHtml
 
 # --- any later layout -------------------------------------------------------------------------
 # The editor's paragraphs wherever the new page puts them (2026-07: div#article-view-content).
@@ -80,38 +91,17 @@ def _texts(nodes: list[Any]) -> list[str]:
     return [t for t in (text_of(n) for n in nodes) if t]
 
 
-def _lines(node: Any | None) -> str | None:
-    """A <br>-split deck as lines joined by newlines."""
-    lines = paragraphs(node) if node is not None else []
-    return "\n".join(lines) or None
-
-
-def _br_lines(html: str) -> list[str]:
-    """The lines of a short HTML string split at <br> (V2's subTitle), tags dropped."""
-    lines = (norm(unescape(_TAG.sub("", x))) for x in _BR.split(html))
-    return [x for x in lines if x]
-
-
-_BR = re.compile(r"<br\s*/?>", re.I)
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _date(value: Any, page: Page) -> datetime | None:
-    return parse_datetime(value, page.fetched_at) if isinstance(value, str) else None
-
-
 def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
     if not fields.get("title") or not fields.get("body"):
         raise ParseError(page.url, f"{parser}: no headline or no text")
-    metas = generic.meta_map(page)
-    url = generic.declared_url(page, metas, generic.ld_news(page))
-    fields.setdefault("publisher", generic.first_meta(metas, "og:site_name") or PUBLISHER)
-    if fields.get("updated_at") == fields.get("published_at"):
-        fields["updated_at"] = None
+    metas = meta_map(page)
+    url = declared_url(page, first_meta(metas, "og:url"), ld_news(page))
+    fields.setdefault("publisher", first_meta(metas, "og:site_name") or PUBLISHER)
+    fields["updated_at"] = real_update(fields.get("published_at"), fields.get("updated_at"))
     return ArticleItem(
         url=url,
         portal=PORTAL,
-        urls=[page.url] if canonical_url(page.url) != url else [],
+        urls=other_urls(page, url),
         parser=parser,
         fetched_at=page.fetched_at,
         **fields,
@@ -119,14 +109,14 @@ def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
 
 
 def _v1(page: Page, box: Any) -> ArticleItem:
-    metas = generic.meta_map(page)
-    ld = generic.ld_news(page)
-    authors = _texts(_WRITER(box)) or generic.ld_persons(ld.get("author"))
+    metas = meta_map(page)
+    ld = ld_news(page)
+    authors = _texts(_WRITER(box)) or ld_persons(ld.get("author"))
     return _item(
         page,
         "hankookilbo.v1/1",
-        title=text_of(first(_V1_TITLE(page.tree))) or generic.first_meta(metas, "headline"),
-        subtitle=_lines(first(_SUBTITLE(box))),
+        title=text_of(first(_V1_TITLE(page.tree))) or first_meta(metas, "headline"),
+        subtitle=lines_of(first(_SUBTITLE(box))),
         body="\n\n".join(_texts(_EDITOR(box))),
         authors=authors,
         **_declared(page, metas, ld),
@@ -135,12 +125,15 @@ def _v1(page: Page, box: Any) -> ArticleItem:
 
 def _declared(page: Page, metas: dict[str, str], ld: dict[str, Any]) -> dict[str, Any]:
     """Section and dates as the V1 and later pages declare them in meta and LD-JSON."""
+    now = page.fetched_at
     return {
-        "section": generic.first_meta(metas, "article:section", "content_category"),
-        "published_at": _date(generic.first_meta(metas, "article:published_time"), page)
-        or _date(ld.get("datePublished"), page),
-        "updated_at": _date(generic.first_meta(metas, "article:modified_time"), page)
-        or _date(ld.get("dateModified"), page),
+        "section": first_meta(metas, "article:section", "content_category"),
+        "published_at": first_date(
+            first_meta(metas, "article:published_time"), ld.get("datePublished"), now=now
+        ),
+        "updated_at": first_date(
+            first_meta(metas, "article:modified_time"), ld.get("dateModified"), now=now
+        ),
     }
 
 
@@ -176,7 +169,7 @@ def _find_detail(value: Any) -> dict[str, Any] | None:
 
 
 def _v2(page: Page, detail: dict[str, Any]) -> ArticleItem:
-    html = _PLACEHOLDER.sub("", detail["contentHtml"])
+    html = AD_SLOT.sub("", detail["contentHtml"])
     content = lxml.html.fragment_fromstring(html, create_parent="div") if html.strip() else None
     body = "\n\n".join(_texts(_EDITOR(content))) if content is not None else ""
     authors = [
@@ -187,18 +180,17 @@ def _v2(page: Page, detail: dict[str, Any]) -> ArticleItem:
     if not authors and content is not None:
         authors = _texts(_WRITER(content))
     if not authors:
-        authors = generic.reporter_names(detail.get("writerDisplay"))
-    subtitle = detail.get("subTitle") if isinstance(detail.get("subTitle"), str) else ""
+        authors = reporter_names(detail.get("writerDisplay"))
     return _item(
         page,
         "hankookilbo.v2/1",
         title=norm(detail.get("title")),
-        subtitle="\n".join(_br_lines(subtitle)) or None,
+        subtitle="\n".join(html_lines(detail.get("subTitle"))) or None,
         body=body,
         authors=authors,
         section=detail.get("sectionName") if isinstance(detail.get("sectionName"), str) else None,
-        published_at=_date(detail.get("deployDt"), page),
-        updated_at=_date(detail.get("reDeployDt"), page),
+        published_at=first_date(detail.get("deployDt"), now=page.fetched_at),
+        updated_at=first_date(detail.get("reDeployDt"), now=page.fetched_at),
     )
 
 
@@ -216,17 +208,17 @@ def _by_metadata(page: Page) -> ArticleItem:
     for n in nodes:
         parents[n.getparent()] = parents.get(n.getparent(), 0) + 1
     box = max(parents, key=parents.__getitem__)
-    metas = generic.meta_map(page)
-    ld = generic.ld_news(page)
-    names = [PUBLISHER, generic.first_meta(metas, "og:site_name") or PUBLISHER]
-    authors = generic.ld_persons(ld.get("author")) or _texts(_WRITER(tree))
+    metas = meta_map(page)
+    ld = ld_news(page)
+    names = [PUBLISHER, first_meta(metas, "og:site_name") or PUBLISHER]
+    authors = ld_persons(ld.get("author")) or _texts(_WRITER(tree))
     if not authors:
-        authors = generic.reporter_names(generic.first_meta(metas, "article:author", "author"))
+        authors = reporter_names(first_meta(metas, "article:author", "author"))
     return _item(
         page,
         "hankookilbo.meta/1",
-        title=generic.title_of(page, metas, ld, names),
-        subtitle=_lines(first(_SUBTITLE(tree))),
+        title=title_of(page, metas, ld, names),
+        subtitle=lines_of(first(_SUBTITLE(tree))),
         body="\n\n".join(_texts(_EDITOR(box))),
         authors=authors,
         **_declared(page, metas, ld),

@@ -18,9 +18,21 @@ from lxml import etree
 
 from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
-from crawler.parsers import generic
-from crawler.parsers.base import Page, ParseError, css, first, norm, paragraphs, text_of
-from crawler.urls import canonical_url
+from crawler.parsers.base import (
+    Page,
+    ParseError,
+    css,
+    declared_url,
+    first,
+    first_meta,
+    ld_news,
+    ld_persons,
+    lines_of,
+    meta_map,
+    other_urls,
+    paragraphs,
+    text_of,
+)
 
 PORTAL = "mk"
 PARSER = "mk.v1/1"
@@ -52,11 +64,11 @@ def parse_article(page: Page) -> ArticleItem:
     if body is None:
         raise ParseError(page.url, "mk: no div[itemprop=articleBody]")
     text = "\n\n".join(paragraphs(body, drop=_DROP))
-    metas = generic.meta_map(page)
+    metas = meta_map(page)
     head = first(_TITLE_BOX(tree))
     if head is None:
         head = tree
-    title = text_of(first(_TITLE(head))) or generic.first_meta(metas, "taboola:title")
+    title = text_of(first(_TITLE(head))) or first_meta(metas, "taboola:title")
     if not text or not title:
         raise ParseError(page.url, "mk: no headline or no text")
 
@@ -66,28 +78,26 @@ def parse_article(page: Page) -> ArticleItem:
         column = tree
     authors = [text_of(n) for n in _AUTHORS(column)]
     if not authors:  # LD-JSON names the same reporters; read only when the header has none
-        authors = generic.ld_persons(generic.ld_news(page).get("author"))
+        authors = ld_persons(ld_news(page).get("author"))
     shown = _stamps(column, page.fetched_at)
-    published = parse_datetime(generic.first_meta(metas, "article:published_time"), page.fetched_at)
+    published = parse_datetime(first_meta(metas, "article:published_time"), page.fetched_at)
     published = published or shown.get("입력")
     # LD-JSON dateModified repeats datePublished on every page; only a 수정 line is an update
     updated = shown.get("수정")
 
-    deck = first(_SUBTITLE(body))
-    subtitle = "\n".join(paragraphs(deck)) if deck is not None else ""
-    url = generic.declared_url(page, metas, {})
+    url = declared_url(page, first_meta(metas, "og:url"))
     return ArticleItem(
         url=url,
         portal=PORTAL,
         title=title,
         body=text,
-        publisher=generic.first_meta(metas, "og:site_name") or "매일경제",
-        subtitle=subtitle or None,
+        publisher=first_meta(metas, "og:site_name") or "매일경제",
+        subtitle=lines_of(first(_SUBTITLE(body))),
         authors=authors,
-        section=text_of(first(_SECTION(head))) or generic.first_meta(metas, "article:section"),
+        section=text_of(first(_SECTION(head))) or first_meta(metas, "article:section"),
         published_at=published,
         updated_at=updated,
-        urls=[page.url] if canonical_url(page.url) != url else [],
+        urls=other_urls(page, url),
         parser=PARSER,
         fetched_at=page.fetched_at,
     )
@@ -97,7 +107,7 @@ def _stamps(root: Any, now: datetime | None) -> dict[str, datetime]:
     """{"입력": …, "수정": …} from the dl.registration lines."""
     out: dict[str, datetime] = {}
     for dl in _STAMPS(root):
-        label = norm(text_of(first(dl.iter("dt")))).rstrip(" :")
+        label = text_of(first(dl.iter("dt"))).rstrip(" :")
         dt = parse_datetime(text_of(first(dl.iter("dd"))), now)
         if dt is not None and label:
             out.setdefault(label, dt)

@@ -35,8 +35,10 @@ from crawler.parsers.base import (
     NotAnArticle,
     Page,
     ParseError,
+    by_id,
     css,
     first,
+    lines_of,
     meta,
     norm,
     paragraphs,
@@ -57,10 +59,8 @@ def _has_class(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
-# One O(1) look-up in libxml2's id table finds whichever body container the page has (a `//`
-# scan costs as much as half the parse). Ids are what Naver's own scripts hook into, so they
-# outlive the presentational classes. The result comes back in document order.
-_BY_ID = etree.XPath("id($ids)")
+# One O(1) look-up in libxml2's id table (base.by_id) finds whichever body container the page
+# has. Ids are what Naver's own scripts hook into, so they outlive the presentational classes.
 _BODY_IDS = "dic_area articleBodyContents newsEndContents"
 # Newer m.sports / m.entertain pages: `_article_content` is the JS hook class Naver also puts
 # on mnews' #dic_area; looked for inside #comp_news_article, and only page-wide as a last resort.
@@ -182,13 +182,6 @@ def _scope(body: Any, ids: str) -> Any:
         if anc.get("id") in ids.split():
             return anc
     return body.getroottree().getroot()
-
-
-def _lines_of(node: Any | None) -> str | None:
-    """A `<br>`-split block as lines joined by a single newline (GOLD's subtitle shape)."""
-    if node is None:
-        return None
-    return "\n".join(paragraphs(node)) or None
 
 
 def _is_transparent(el: Any) -> bool:
@@ -365,7 +358,7 @@ def _parse_mnews(page: Page, body: Any, meta: _Meta) -> ArticleItem:
         meta=meta,
         parser="naver.mnews/2" if body.tag == "article" else "naver.mnews/1",
         title=_text(_MN_TITLE(scope)) or (meta.get("og:title") or ""),
-        subtitle=_lines_of(first(_MN_SUMMARY(body))),
+        subtitle=lines_of(first(_MN_SUMMARY(body))),
         body=_body_text(body, _MN_DROP),
         publisher=publisher,
         authors=authors,
@@ -406,14 +399,14 @@ def _parse_sports(page: Page, body: Any, meta: _Meta) -> ArticleItem:
     head = first(_SP_HEAD(body.getparent()))
     if head is None:
         head = body.getroottree().getroot()
-    logo = first(_BY_ID(body, ids=_SP_PRESS_IDS))
+    logo = first(by_id(body, ids=_SP_PRESS_IDS))
     publisher = _attr(_SP_PRESS(logo), "alt", "title") if logo is not None else None
     publisher = publisher or _press(meta)
     published, updated = _labelled_dates(
         (t, t) for t in (s.text_content() for s in _SP_DATES(head))
     )
     authors = _byline_names(_text(_SP_BYLINE(body)), publisher)
-    tabs = first(_BY_ID(body, ids=_SP_SECTION_IDS))
+    tabs = first(by_id(body, ids=_SP_SECTION_IDS))
     return _finish(
         page,
         meta=meta,
@@ -460,9 +453,9 @@ def parse_article(page: Page) -> ArticleItem:
     """Any Naver article page into an item; the layout is picked by its body container."""
     tree = page.tree
     meta = _Meta(tree)
-    body = first(_BY_ID(tree, ids=_BODY_IDS))
+    body = first(by_id(tree, ids=_BODY_IDS))
     if body is None:
-        box = first(_BY_ID(tree, ids="comp_news_article"))
+        box = first(by_id(tree, ids="comp_news_article"))
         body = first(_MO_BODY(box)) if box is not None else first(_MO_BODY_ANY(tree))
     if body is None:
         if meta.get("og:type") == "article" and meta.get("og:title"):
@@ -709,7 +702,7 @@ def _hrefs(anchors: Iterable[Any]) -> list[str]:
 def parse_list(page: Page) -> ListPage:
     """A news.naver.com list page: the main list's article links in page order."""
     tree = page.tree
-    main = first(_BY_ID(tree, ids=_L_MAIN_IDS))
+    main = first(by_id(tree, ids=_L_MAIN_IDS))
     if main is not None:
         links = _hrefs(_L_LIST(main))
         if links:

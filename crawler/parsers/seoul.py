@@ -27,15 +27,16 @@ from crawler.items import ArticleItem, SearchHit, SearchPage
 from crawler.parsers.base import (
     Page,
     ParseError,
+    declared_url,
     first,
     ld_article,
+    lines_of,
     meta,
     norm,
     paragraphs,
     text_of,
 )
 from crawler.parsers.common import byline_names, ld_person_names, metadata_dates
-from crawler.parsers.yna import declared_url
 from crawler.urls import canonical_url
 
 PORTAL = "seoul"
@@ -417,7 +418,6 @@ def parse_article(page: Page) -> ArticleItem:
     deck = next((el for el in skipped if el.tag == "strong"), None)
     if deck is None:
         deck = first(_HEADER_DECK(hscope))
-    subtitle = "\n".join(paragraphs(deck)) if deck is not None else None
 
     published, meta_update = metadata_dates(tree, ld)
     if published is None:
@@ -433,7 +433,7 @@ def parse_article(page: Page) -> ArticleItem:
         byline = next((el for el in skipped if "byline" in (el.get("class") or "")), None)
         authors = byline_names(text_of(byline))
 
-    url = declared_url(tree, page.url, ARTICLE_URL.match)
+    url = declared_url(page, meta(tree, "og:url"), accept=ARTICLE_URL.match)
 
     return ArticleItem(
         url=url,
@@ -441,7 +441,7 @@ def parse_article(page: Page) -> ArticleItem:
         title=title,
         body="\n\n".join(paras),
         publisher=PUBLISHER,
-        subtitle=subtitle or None,
+        subtitle=lines_of(deck),
         authors=authors,
         section=_section(tree, ld, url),
         published_at=published,

@@ -8,14 +8,11 @@ Evidence differs by page kind. The list parser is checked against a real saved p
 projects' parsers (a 2026 TypeScript parser and a 2025–26 Python scraper, see NOTES.md
 "Unverified third-party notes") and on our own fixture: it reads JSON-LD and meta first and
 raises ParseError when the body container is missing, so the generic parser takes over.
-
-This module also holds `declared_url`, which the Seoul parser shares.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
@@ -25,6 +22,7 @@ from crawler.parsers.base import (
     Page,
     ParseError,
     css,
+    declared_url,
     first,
     ld_article,
     meta,
@@ -44,24 +42,6 @@ PORTAL = "yna"
 PUBLISHER = "연합뉴스"
 PARSER_LIST = "yna.list/1"
 PARSER_ARTICLE = "yna.view/1"
-
-# ---------------------------------------------------------------------------------------------
-# Shared helpers (also used by crawler.parsers.daum and crawler.parsers.seoul)
-# ---------------------------------------------------------------------------------------------
-
-
-_CANONICAL = css("head link[rel='canonical']")
-
-
-def declared_url(tree: Any, page_url: str, is_article: Callable[[str], Any]) -> str:
-    """The canonical URL: og:url or <link rel=canonical> when it is an article URL, else the
-    request URL; either through crawler.urls.canonical_url."""
-    declared = meta(tree, "og:url")
-    if not declared:
-        el = first(_CANONICAL(tree))
-        declared = (el.get("href") or "").strip() if el is not None else ""
-    return canonical_url(declared if declared and is_article(declared) else page_url)
-
 
 # ---------------------------------------------------------------------------------------------
 # Section list
@@ -177,7 +157,7 @@ def parse_article(page: Page) -> ArticleItem:
         authors = dateline_authors(paras[0])
 
     section = text_of(first(_BREADCRUMB(tree))) or norm((ld or {}).get("articleSection")) or None
-    url = declared_url(tree, page.url, lambda u: "/view/" in u)
+    url = declared_url(page, meta(tree, "og:url"), accept=lambda u: "/view/" in u)
 
     return ArticleItem(
         url=url,

@@ -287,7 +287,7 @@ def test_generic_publisher_is_the_newspapers_korean_name(site_name, publisher):
     ],
 )
 def test_generic_strips_site_names_from_declared_titles(declared, names, title):
-    assert generic.strip_site_name(declared, names) == title
+    assert common.strip_site_name(declared, names) == title
 
 
 def test_generic_english_broadcast_script_and_its_sign_off():
