@@ -45,13 +45,24 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = HEAD) -> None:
-    """Bring the schema up to `revision` (default: the newest)."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the schema up to `revision` (default: the newest).
+
+    Raises DatabaseUnavailable (one line) when the database cannot be reached.
+    """
+    command.upgrade(_reachable_config(url), revision)
 
 
 def downgrade(url: str | None = None, revision: str = BASE) -> None:
     """Take the schema down to `revision` (default: nothing at all). Destroys data."""
-    command.downgrade(alembic_config(url), revision)
+    command.downgrade(_reachable_config(url), revision)
+
+
+def _reachable_config(url: str | None) -> Config:
+    # Connect once with db.connection first: an unreachable server is then a one-line
+    # DatabaseUnavailable, not a traceback from inside SQLAlchemy's pool.
+    config = alembic_config(url)
+    connect(config.attributes["sosik_url"]).close()
+    return config
 
 
 def current_revision(url: str | None = None) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 
 from db import migrate
 from db.articles import store_articles
-from db.connection import connect, with_dbname
+from db.connection import DatabaseUnavailable, connect, with_dbname
 from tests.db.factories import article
 from tests.dbfixtures import drop_database, new_database
 
@@ -81,3 +81,10 @@ def test_migrations_folder_is_found_and_can_be_moved(
     monkeypatch.setenv(migrate.ENV_MIGRATIONS, str(tmp_path))
     with pytest.raises(FileNotFoundError, match="SOSIK_MIGRATIONS"):
         migrate.migrations_dir()
+
+
+def test_upgrade_of_an_unreachable_database_is_one_clear_line() -> None:
+    with pytest.raises(
+        DatabaseUnavailable, match=r"^cannot connect to PostgreSQL x@127\.0\.0\.1:1/"
+    ):
+        migrate.upgrade("postgresql://x@127.0.0.1:1/sosik?connect_timeout=2")
