@@ -1,7 +1,7 @@
 """Storing articles and search hits: the database decides what is a duplicate.
 
-Everything about one item happens in ONE statement (`STORE_ARTICLE`), inside a transaction that
-first takes the writers' lock (`WRITER_LOCK`):
+`store_article`: everything about one item happens in ONE statement (`STORE_ARTICLE`), inside
+a transaction that first takes the writers' lock (`WRITER_LOCK`):
 
 1. `known`/`existing`: which of the item's URLs (`item.all_urls()`: canonical, portal copy,
    publisher original) are already in `article_urls`; the canonical URL's article wins.
@@ -18,6 +18,12 @@ first takes the writers' lock (`WRITER_LOCK`):
    other as "versions" on every crawl.
 4. Whatever the outcome, every URL of the item is recorded for the article it resolved to,
    and unlinked search hits pointing at any of them are linked.
+
+`store_articles` (a batch, one transaction) gives the same outcomes as storing the items one
+after the other, faster: binary COPY of the batch into a temporary table, one statement that
+inserts the items sharing nothing with an earlier one (`INSERT_NEW_ARTICLES`), one that
+resolves those of them that met a known URL or a constraint (`RESOLVE_SEEN`), then
+`STORE_ARTICLE` pipelined for the rest (see `store_articles`).
 
 The writers' lock is a transaction-scoped advisory lock held by every transaction that adds
 articles or search hits. It makes article ids commit in id order (what `db.feed.iter_new`
@@ -537,7 +543,7 @@ def store_articles(
                     rest = [i for i, r in enumerate(results) if r is None]
                     _one_by_one(conn, one, items, params, rest, results)
                     updated = [i for i in rest if results[i].outcome == "updated"]  # type: ignore[union-attr]
-                    if updated and solved[-1] > updated[0]:
+                    if updated and solved and solved[-1] > updated[0]:
                         raise _OrderMatters
             except _OrderMatters:
                 # An update changed an article's text before a later item that was resolved

@@ -330,3 +330,14 @@ def test_batch_equals_one_by_one_on_a_mixed_workload(
     conn.execute("TRUNCATE articles, article_urls, article_versions RESTART IDENTITY CASCADE")
     one_by_one = [store_article(conn, it) for it in before + batch]
     assert snapshot(conn, one_by_one) == want
+
+
+def test_batch_of_updates_only(conn: Conn) -> None:
+    store_articles(conn, [article(1), article(2), article(3)])
+    results = store_articles(conn, [article(1, body=BODY), article(2, body=OTHER_BODY)])
+    assert [r.outcome for r in results] == ["updated", "updated"]
+    # an update first, then an item carrying the updated article's previous text: in order,
+    # the old text is free again by then, so that item is a new article
+    old = article(3).body
+    results = store_articles(conn, [article(3, body=BODY + " 3"), article(4, body=old)])
+    assert [r.outcome for r in results] == ["updated", "inserted"]
