@@ -10,6 +10,7 @@ these from here, never from another parser.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -224,6 +225,26 @@ def first_date(*values: Any, now: datetime | None = None) -> datetime | None:
             if dt is not None:
                 return dt
     return None
+
+
+def labelled_dates(
+    pairs: Iterable[tuple[str, str]], now: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """(published, updated) from the (label, date text) pairs of a page's "입력 …/수정 …" stamps.
+
+    A "수정" label marks the update (the first one that parses); the first other stamp that
+    parses is the publication. Naver's and Daum's info lines both read this way.
+    """
+    published = updated = None
+    for label, text in pairs:
+        dt = parse_datetime(text, now)
+        if dt is None:
+            continue
+        if "수정" in label:
+            updated = updated or dt
+        elif published is None:
+            published = dt
+    return published, updated
 
 
 def real_update(published: datetime | None, updated: datetime | None) -> datetime | None:

@@ -30,7 +30,7 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import byline_names, dateline_authors
+from crawler.parsers.common import byline_names, dateline_authors, labelled_dates
 from crawler.urls import daum_id
 
 PORTAL = "daum"
@@ -174,20 +174,15 @@ def _article_id(page: Page) -> str:
 
 def _info_line(scope: Any) -> tuple[Any, Any, list[str]]:
     """(published, updated, byline texts) from the header's info items."""
-    published = updated = None
+    stamps: list[tuple[str, str]] = []  # (label, text): a date item opens with 입력 or 수정
     byline: list[str] = []
     for item in _INFO_ITEMS(scope):
         text = text_of(item)
-        if not any("num_date" in (c.get("class") or "") for c in item):
-            if text:
-                byline.append(text)
-            continue
-        dt = parse_datetime(text)
-        if text.startswith("수정"):
-            updated = dt
-        elif published is None:
-            published = dt
-    return published, updated, byline
+        if any("num_date" in (c.get("class") or "") for c in item):
+            stamps.append((text.split(" ", 1)[0], text))
+        elif text:
+            byline.append(text)
+    return *labelled_dates(stamps), byline
 
 
 def _publisher(tree: Any, scope: Any) -> str | None:

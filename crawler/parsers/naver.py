@@ -44,7 +44,7 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import EMAIL, NAME
+from crawler.parsers.common import EMAIL, NAME, labelled_dates
 from crawler.urls import canonical_url, naver_ids
 
 PORTAL = "naver"
@@ -278,20 +278,6 @@ def _article_urls(page: Page, og_url: str | None) -> tuple[str, list[str]]:
     return url, urls
 
 
-def _labelled_dates(pairs: Iterable[tuple[str, str]]) -> tuple[datetime | None, datetime | None]:
-    """(published, updated) from (label, date text) pairs; a "수정" label marks the update."""
-    published = updated = None
-    for label, text in pairs:
-        dt = parse_datetime(text)
-        if dt is None:
-            continue
-        if "수정" in label:
-            updated = updated or dt
-        elif published is None:
-            published = dt
-    return published, updated
-
-
 def _preceding_text(el: Any) -> str:
     prev = el.getprevious()
     return (el.getparent().text if prev is None else prev.tail) or ""
@@ -372,7 +358,7 @@ def _parse_mnews(page: Page, body: Any, meta: _Meta) -> ArticleItem:
 def _parse_readnaver(page: Page, body: Any, meta: _Meta) -> ArticleItem:
     scope = _scope(body, "main_content")
     publisher = _attr(_RN_PRESS(scope), "title", "alt") or _press(meta)
-    published, updated = _labelled_dates(
+    published, updated = labelled_dates(
         (_preceding_text(s), s.text_content()) for s in _RN_DATES(scope)
     )
     authors: list[str] = []
@@ -402,9 +388,7 @@ def _parse_sports(page: Page, body: Any, meta: _Meta) -> ArticleItem:
     logo = first(by_id(body, ids=_SP_PRESS_IDS))
     publisher = _attr(_SP_PRESS(logo), "alt", "title") if logo is not None else None
     publisher = publisher or _press(meta)
-    published, updated = _labelled_dates(
-        (t, t) for t in (s.text_content() for s in _SP_DATES(head))
-    )
+    published, updated = labelled_dates((t, t) for t in (s.text_content() for s in _SP_DATES(head)))
     authors = _byline_names(_text(_SP_BYLINE(body)), publisher)
     tabs = first(by_id(body, ids=_SP_SECTION_IDS))
     return _finish(
