@@ -1,4 +1,5 @@
-"""What every parser shares: the page, its decoding, errors and small DOM helpers.
+"""What every parser shares: the page, its decoding, errors, and reading it (DOM text, meta,
+JSON-LD, the URL it declares). How Korean news pages are written is crawler.parsers.common.
 
 Korean pages come in UTF-8 and in EUC-KR/CP949, and saved pages often declare one while holding
 the other. Decoding trusts an HTTP charset first, then tries UTF-8 strictly, then CP949 (a
