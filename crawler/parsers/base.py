@@ -407,12 +407,3 @@ def html_lines(html: Any) -> list[str]:
 
 # Ad slots the Hankook Ilbo CMS leaves in its article HTML ("$$ARTICLEAD$$").
 AD_SLOT = re.compile(r"\$\$[A-Z0-9_]+\$\$")
-
-
-def remove(nodes: Iterable[Any]) -> None:
-    """Detach nodes from their tree, keeping each one's tail text in place."""
-    for el in list(nodes):
-        parent = el.getparent()
-        if parent is None:
-            continue
-        el.drop_tree()
