@@ -5,12 +5,14 @@ check-then-insert. What the database says of each item is counted in stats: `sto
 `store/updated` (same URL, new text: a new version), `store/unchanged` (same URL, same text;
 also counted as a URL duplicate), and the drops
 `dedupe/dropped_url`, `dedupe/dropped_hash`, `dedupe/dropped_headline`. Buffered items are
-written when the batch fills and when the spider closes, so a clean shutdown loses nothing.
+written when the batch fills, every STORE_FLUSH_SECONDS, and when the spider closes, so a clean
+shutdown loses nothing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from crawler.items import ArticleItem, SearchHit
@@ -42,6 +44,9 @@ class StorePipeline:
         self.stats = crawler.stats
         s = crawler.settings
         self.batch_size = s.getint("STORE_BATCH_SIZE", 100)
+        # a slow, polite crawl must not sit on stored-to-be items: write at least this often
+        self.flush_seconds = s.getfloat("STORE_FLUSH_SECONDS", 5.0)
+        self.last_flush = time.monotonic()
         self.cluster_distance = s.getint("STORE_CLUSTER_DISTANCE", 3)
         self.cluster_window_days = s.getint("STORE_CLUSTER_WINDOW_DAYS", 3)
         self.database_url = s.get("STORE_DATABASE_URL") or None
@@ -75,13 +80,18 @@ class StorePipeline:
             self.hits.append(item)
         elif isinstance(item, ArticleItem):
             self.articles.append(item)
-        if len(self.articles) >= self.batch_size or len(self.hits) >= self.batch_size * 5:
+        if (
+            len(self.articles) >= self.batch_size
+            or len(self.hits) >= self.batch_size * 5
+            or time.monotonic() - self.last_flush >= self.flush_seconds
+        ):
             self.flush()
         return item
 
     def flush(self) -> None:
         """Write what is buffered: hits first, so articles link to them as they land."""
         run_id = run_id_of(self.crawler)
+        self.last_flush = time.monotonic()
         if self.hits:
             hits, self.hits = self.hits, []
             store_search_hits(self.conn, hits, run_id)
