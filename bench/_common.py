@@ -79,7 +79,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
         )
         + "|"
     )
-    out = [f"\n{title}\n" if title else "", line(headers), sep, *(line(r) for r in cells)]
+    out = [f"\n{title}\n" if title else "\n", line(headers), sep, *(line(r) for r in cells)]
     return "\n".join(x for x in out if x != "")
 
 

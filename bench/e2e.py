@@ -69,6 +69,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--bench-seconds", type=int, default=15, help="scrapy bench run time")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="extra -s for our crawl"
+    )
     args = ap.parse_args()
     print(f"# bench/e2e.py — {_common.machine()}")
     print(f"# {_common.versions('Scrapy', 'Twisted', 'lxml', 'psycopg')}")
@@ -85,7 +88,7 @@ def main() -> None:
     b1 = scrapy_bench(args.bench_seconds)
     runs.append(["scrapy bench (before)", *b1, None, None])
     with _common.throwaway_database() as url:
-        ours = _replay.crawl(site, url)
+        ours = _replay.crawl(site, url, extra=[x for kv in args.set for x in ("-s", kv)])
         with psycopg.connect(url, autocommit=True) as conn:
             stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
             urls = conn.execute("SELECT count(*) FROM article_urls").fetchone()[0]
