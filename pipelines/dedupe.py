@@ -13,7 +13,7 @@ import logging
 from scrapy.exceptions import DropItem
 
 from crawler.items import ArticleItem
-from pipelines.hashing import content_hash, headline_key, story_simhash
+from pipelines.hashing import content_hash, digest64, headline_key, story_simhash
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class DedupePipeline:
     def __init__(self, stats, prefilter: bool = True) -> None:  # noqa: ANN001
         self.stats = stats
         self.prefilter = prefilter
-        self.seen: set[tuple[str, str, frozenset[str]]] = set()
+        self.seen: set[int] = set()  # digests of (URL, text, every URL): see digest64
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
@@ -40,7 +40,7 @@ class DedupePipeline:
             return item
         with_keys(item)
         if self.prefilter:
-            key = (item.url, item.content_hash or "", frozenset(item.all_urls()))
+            key = digest64(item.url, item.content_hash or "", *sorted(item.all_urls()))
             if key in self.seen:
                 self.stats.inc_value("dedupe/dropped_url")
                 raise DropItem(f"already stored in this run: {item.url}")

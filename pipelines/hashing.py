@@ -17,7 +17,15 @@ import hashlib
 import re
 import unicodedata
 
-__all__ = ["SHINGLE", "content_hash", "hamming", "headline_key", "simhash64", "story_simhash"]
+__all__ = [
+    "SHINGLE",
+    "content_hash",
+    "digest64",
+    "hamming",
+    "headline_key",
+    "simhash64",
+    "story_simhash",
+]
 
 # Tags in square-family brackets anywhere in a title: [속보], 【단독】, 〔포토〕, ［영상］.
 # Kept short so that a bracketed phrase that is the headline itself is not mistaken for a tag.
@@ -96,3 +104,16 @@ def story_simhash(body: str) -> int:
     paras = [p for p in body.split("\n\n") if p.strip()]
     core = "\n\n".join(paras[1:]) if len(paras) >= 3 else body
     return simhash64(core)
+
+
+def digest64(*parts: str) -> int:
+    """A stable 64-bit digest of some strings, for "seen" sets that last a whole crawl.
+
+    A set of these ints holds about half the memory of a set of the URLs or tuples they stand
+    for (a 100k-page crawl keeps one per page); a false "seen" needs a 64-bit collision.
+    """
+    h = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return int.from_bytes(h.digest(), "little")

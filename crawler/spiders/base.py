@@ -16,9 +16,17 @@ from scrapy import signals
 from scrapy.http import Response
 
 from crawler.dates import KST, parse_date_arg
-from crawler.items import ArticleItem, SearchHit, SearchPage
-from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_search
+from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.parsers import (
+    NotAnArticle,
+    Page,
+    ParseError,
+    parse_article,
+    parse_list,
+    parse_search,
+)
 from crawler.urls import canonical_url
+from pipelines.hashing import digest64
 
 MAX_ERRORS_KEPT = 200
 
@@ -35,6 +43,7 @@ class SosikSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.errors: list[dict[str, str]] = []
+        self.links_seen: set[int] = set()  # list links met so far, as digest64 values
         self.max_pages = int(kwargs.get("pages", 1) or 0)  # 0 = until the last page
         self.since: date | None = parse_date_arg(kwargs["since"]) if kwargs.get("since") else None
         self.until: date | None = parse_date_arg(kwargs["until"]) if kwargs.get("until") else None
@@ -133,6 +142,29 @@ class SosikSpider(scrapy.Spider):
         if self._known_db is not None:
             self._known_db.close()
             self._known_db = None
+
+    def list_page(self, response: Response) -> tuple[ListPage, list[str]] | None:
+        """Parse a list page: the page and its links not met before in this crawl (in order).
+
+        None (counted, logged) when it does not parse. Links are remembered as 64-bit digests:
+        a long section crawl meets hundreds of thousands.
+        """
+        self.count("pages/list")
+        try:
+            result = parse_list(self.page_of(response))
+        except ParseError as e:
+            self.record_error("parse", response.url, e.reason)
+            return None
+        if not result.links and len(response.body) > 2000:
+            self.count("drift/list_empty")
+            self.logger.warning("list page parsed to zero links: %s", response.url)
+        new = []
+        for url in result.links:
+            key = digest64(url)
+            if key not in self.links_seen:
+                self.links_seen.add(key)
+                new.append(url)
+        return result, new
 
     def article_request(self, url: str, aliases: list[str] | None = None) -> scrapy.Request:
         return scrapy.Request(

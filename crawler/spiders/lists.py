@@ -16,7 +16,6 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.parsers import ParseError, parse_list
 from crawler.spiders.base import SosikSpider
 
 MAX_PAGES = 500
@@ -32,7 +31,6 @@ class ListSpider(SosikSpider):
         if not url:
             raise ValueError("list needs -a url=… (comma-separated for several)")
         self.urls = [u.strip() for u in url.split(",") if u.strip()]
-        self.seen: set[str] = set()
 
     async def start(self) -> Any:
         for url in self.urls:
@@ -44,17 +42,10 @@ class ListSpider(SosikSpider):
         )
 
     def parse_list(self, response: Response, page: int) -> Iterator[Any]:
-        self.count("pages/list")
-        try:
-            result = parse_list(self.page_of(response))
-        except ParseError as e:
-            self.record_error("parse", response.url, e.reason)
+        parsed = self.list_page(response)
+        if parsed is None:
             return
-        if not result.links and len(response.body) > 2000:
-            self.count("drift/list_empty")
-            self.logger.warning("list page parsed to zero links: %s", response.url)
-        new = [u for u in dict.fromkeys(result.links) if u not in self.seen]
-        self.seen.update(new)
+        result, new = parsed
         for url in new:
             yield self.article_request(url, [url])
         limit = self.max_pages or MAX_PAGES

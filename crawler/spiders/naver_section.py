@@ -19,7 +19,6 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.dates import parse_date_arg
-from crawler.parsers import ParseError, parse_list
 from crawler.spiders.base import SosikSpider
 
 SECTIONS = {
@@ -75,7 +74,6 @@ class NaverSectionSpider(SosikSpider):
             self.days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
         else:
             self.days = [None]  # today's list
-        self.seen: set[str] = set()
 
     async def start(self) -> Any:
         for day in self.days:
@@ -90,17 +88,10 @@ class NaverSectionSpider(SosikSpider):
         )
 
     def parse_list(self, response: Response, day: date | None, page: int) -> Iterator[Any]:
-        self.count("pages/list")
-        try:
-            result = parse_list(self.page_of(response))
-        except ParseError as e:
-            self.record_error("parse", response.url, e.reason)
+        parsed = self.list_page(response)
+        if parsed is None:
             return
-        if not result.links and len(response.body) > 2000:
-            self.count("drift/list_empty")
-            self.logger.warning("list page parsed to zero links: %s", response.url)
-        new = [u for u in result.links if u not in self.seen]
-        self.seen.update(new)
+        _, new = parsed
         for url in new:
             yield self.article_request(url, [url])
         if new and page < MAX_PAGES and not (self.max_pages and page >= self.max_pages):
