@@ -200,3 +200,78 @@ class SosikSpider(scrapy.Spider):
                     item.urls.append(form)
         self.count(f"parser/{item.parser.split('/')[0]}")
         yield item
+
+
+class SearchSpider(SosikSpider):
+    """A keyword search: result pages in order, each hit stored and followed to its article.
+
+    A portal's spider says how its result URLs look (`search_url`) and, where it differs, which
+    hits it keeps, which link of a hit it follows, when paging must stop and what comes after a
+    page. Paging stops at the last page (the page's own sign, else a short page), at `pages`,
+    at the portal's `max_page`, and, with `incremental=1`, at a page whose hits are all stored.
+    """
+
+    page_size = 10
+    max_page = 0  # the portal pages no further than this; 0: no known limit
+
+    def __init__(self, query: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not query:
+            raise ValueError(f"{self.name} needs -a query=…")
+        self.query = query
+
+    def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        raise NotImplementedError
+
+    async def start(self) -> Any:
+        yield self.search_request(1, self.since, self.until)
+
+    def search_request(
+        self, page: int, since: date | None = None, until: date | None = None
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            self.search_url(page, since, until),
+            callback=self.parse_search,
+            errback=self.errback,
+            cb_kwargs={"page": page, "since": since, "until": until},
+        )
+
+    def keep(self, hit: SearchHit) -> bool:
+        """Whether a hit belongs to this crawl (a portal without a date filter checks here)."""
+        return True
+
+    def follow_url(self, hit: SearchHit) -> str:
+        return hit.url
+
+    def stop_paging(self, result: SearchPage) -> bool:
+        """A portal's own reason to stop after this page."""
+        return False
+
+    def next_pages(
+        self, page: int, since: date | None, until: date | None
+    ) -> Iterator[scrapy.Request]:
+        yield self.search_request(page + 1, since, until)
+
+    def parse_search(
+        self, response: Response, page: int, since: date | None = None, until: date | None = None
+    ) -> Iterator[Any]:
+        result = self.search_page(response)
+        if result is None:
+            return
+        known = self.page_is_known(result.hits)  # before this page's hits are stored
+        for hit in result.hits:
+            if not self.keep(hit):
+                continue
+            hit.page, hit.query = page, self.query
+            yield hit
+            if self.follow_articles:
+                yield self.article_request(self.follow_url(hit), [hit.url, hit.portal_url])
+        more = (
+            result.has_next if result.has_next is not None else len(result.hits) >= self.page_size
+        )
+        last = (self.max_pages and page >= self.max_pages) or (
+            self.max_page and page >= self.max_page
+        )
+        if known or not more or last or self.stop_paging(result):
+            return
+        yield from self.next_pages(page, since, until)

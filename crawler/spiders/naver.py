@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import scrapy
-from scrapy.http import Response
 
-from crawler.spiders.base import SosikSpider
+from crawler.items import SearchHit
+from crawler.spiders.base import SearchSpider
 
 SEARCH_URL = "https://search.naver.com/search.naver"
 PAGE_SIZE = 10
@@ -49,49 +49,25 @@ def search_url(
     return f"{SEARCH_URL}?{urlencode(params)}"
 
 
-class NaverSpider(SosikSpider):
+class NaverSpider(SearchSpider):
     name = "naver"
     portal = "naver"
+    page_size = PAGE_SIZE
 
-    def __init__(self, query: str | None = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not query:
-            raise ValueError("naver needs -a query=…")
-        self.query = query
+    def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        return search_url(self.query, page, self.sort, since, until)
 
-    async def start(self) -> Any:
-        yield self.search_request(1, self.since, self.until)
+    def follow_url(self, hit: SearchHit) -> str:
+        # The Naver copy has one layout we parse exactly; the original is the fallback.
+        return hit.portal_url or hit.url
 
-    def search_request(self, page: int, since: date | None, until: date | None) -> scrapy.Request:
-        return scrapy.Request(
-            search_url(self.query, page, self.sort, since, until),
-            callback=self.parse_search,
-            errback=self.errback,
-            cb_kwargs={"page": page, "since": since, "until": until},
-        )
-
-    def parse_search(
-        self, response: Response, page: int, since: date | None, until: date | None
-    ) -> Iterator[Any]:
-        result = self.search_page(response)
-        if result is None:
-            return
-        known = self.page_is_known(result.hits)  # before this page's hits are stored
-        for hit in result.hits:
-            hit.page = page
-            hit.query = self.query
-            yield hit
-            if self.follow_articles:
-                # The Naver copy has one layout we parse exactly; the original is the fallback.
-                target = hit.portal_url or hit.url
-                yield self.article_request(target, [hit.url, hit.portal_url])
-        more = result.has_next if result.has_next is not None else len(result.hits) >= PAGE_SIZE
-        if known or not more or (self.max_pages and page >= self.max_pages):
-            return
-        if (page * PAGE_SIZE + 1) > MAX_START:
+    def next_pages(
+        self, page: int, since: date | None, until: date | None
+    ) -> Iterator[scrapy.Request]:
+        if page * PAGE_SIZE + 1 > MAX_START:
             yield from self.split_window(since, until)
-            return
-        yield self.search_request(page + 1, since, until)
+        else:
+            yield self.search_request(page + 1, since, until)
 
     def split_window(self, since: date | None, until: date | None) -> Iterator[scrapy.Request]:
         """Past Naver's 4,000-result cap: crawl each half of the date window from page 1."""

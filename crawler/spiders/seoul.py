@@ -9,14 +9,12 @@ paging stops once a whole page is older than `since`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-import scrapy
-from scrapy.http import Response
-
-from crawler.spiders.base import SosikSpider
+from crawler.items import SearchHit, SearchPage
+from crawler.spiders.base import SearchSpider
 
 SEARCH_URL = "https://search.seoul.co.kr/index.php"
 PAGE_SIZE = 20
@@ -29,46 +27,22 @@ def search_url(query: str, page: int) -> str:
     return f"{SEARCH_URL}?{urlencode(params)}"
 
 
-class SeoulSpider(SosikSpider):
+class SeoulSpider(SearchSpider):
     name = "seoul"
     portal = "seoul"
+    page_size = PAGE_SIZE
 
-    def __init__(self, query: str | None = None, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not query:
-            raise ValueError("seoul needs -a query=…")
-        self.query = query
+    def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        return search_url(self.query, page)  # the site takes no date filter
 
-    async def start(self) -> Any:
-        yield self.search_request(1)
+    def keep(self, hit: SearchHit) -> bool:
+        day = hit.published_at.date() if hit.published_at else None
+        if day is None:
+            return True
+        return not (self.since and day < self.since) and not (self.until and day > self.until)
 
-    def search_request(self, page: int) -> scrapy.Request:
-        return scrapy.Request(
-            search_url(self.query, page),
-            callback=self.parse_search,
-            errback=self.errback,
-            cb_kwargs={"page": page},
+    def stop_paging(self, result: SearchPage) -> bool:
+        # newest first: once a whole page is older than `since`, every later page is too
+        return bool(self.since and result.hits) and all(
+            h.published_at is not None and h.published_at.date() < self.since for h in result.hits
         )
-
-    def parse_search(self, response: Response, page: int) -> Iterator[Any]:
-        result = self.search_page(response)
-        if result is None:
-            return
-        known = self.page_is_known(result.hits)  # before this page's hits are stored
-        older = 0
-        for hit in result.hits:
-            day = hit.published_at.date() if hit.published_at else None
-            if day and self.since and day < self.since:
-                older += 1
-                continue
-            if day and self.until and day > self.until:
-                continue
-            hit.page, hit.query = page, self.query
-            yield hit
-            if self.follow_articles:
-                yield self.article_request(hit.url, [hit.url, hit.portal_url])
-        if known or (result.hits and older == len(result.hits)):
-            return  # newest first: every later page is older still (or stored already)
-        more = result.has_next if result.has_next is not None else len(result.hits) >= PAGE_SIZE
-        if more and not (self.max_pages and page >= self.max_pages):
-            yield self.search_request(page + 1)
