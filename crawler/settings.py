@@ -62,7 +62,7 @@ EXTENSIONS = {
 }
 
 # Component settings (each component reads only its prefix).
-STORE_BATCH_SIZE = 100  # articles written per transaction
+STORE_BATCH_SIZE = 250  # articles written per transaction (bench/store.py: 250-500 is the knee)
 STORE_FLUSH_SECONDS = 5.0  # and at least this often
 STORE_CLUSTER_DISTANCE = 3  # SimHash bits within which two articles are one story
 STORE_CLUSTER_WINDOW_DAYS = 3

@@ -43,7 +43,7 @@ class StorePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         s = crawler.settings
-        self.batch_size = s.getint("STORE_BATCH_SIZE", 100)
+        self.batch_size = s.getint("STORE_BATCH_SIZE", 250)
         # a slow, polite crawl must not sit on stored-to-be items: write at least this often
         self.flush_seconds = s.getfloat("STORE_FLUSH_SECONDS", 5.0)
         self.last_flush = time.monotonic()
