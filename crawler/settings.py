@@ -67,6 +67,7 @@ STORE_FLUSH_SECONDS = 5.0  # and at least this often
 STORE_CLUSTER_DISTANCE = 3  # SimHash bits within which two articles are one story
 STORE_CLUSTER_WINDOW_DAYS = 3
 DEDUPE_PREFILTER = True
+DEDUPE_PREFILTER_WINDOW = 10_000  # recent items the in-run prefilter remembers
 
 # Retry-After handling (crawler.middlewares.RetryAfterMiddleware)
 RETRYAFTER_MAX_WAIT = 300  # seconds; a longer Retry-After is capped here

@@ -9,6 +9,7 @@ canonical URL, same content, same URLs), which has nothing left to tell the data
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 from scrapy.exceptions import DropItem
 
@@ -26,14 +27,24 @@ def with_keys(item: ArticleItem) -> ArticleItem:
 
 
 class DedupePipeline:
-    def __init__(self, stats, prefilter: bool = True) -> None:  # noqa: ANN001
+    def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:  # noqa: ANN001
         self.stats = stats
         self.prefilter = prefilter
-        self.seen: set[int] = set()  # digests of (URL, text, every URL): see digest64
+        # digests of (URL, text, every URL) of the most recent items only: repeats within a run
+        # come close together (one story linked twice on a page), and a bounded filter keeps
+        # a months-long crawl's memory flat; what it forgets, the database still decides.
+        self.seen: set[int] = set()
+        self.order: deque[int] = deque()
+        self.window = window
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler.stats, crawler.settings.getbool("DEDUPE_PREFILTER", True))
+        s = crawler.settings
+        return cls(
+            crawler.stats,
+            s.getbool("DEDUPE_PREFILTER", True),
+            s.getint("DEDUPE_PREFILTER_WINDOW", 10_000),
+        )
 
     def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if not isinstance(item, ArticleItem):
@@ -45,4 +56,7 @@ class DedupePipeline:
                 self.stats.inc_value("dedupe/dropped_url")
                 raise DropItem(f"already stored in this run: {item.url}")
             self.seen.add(key)
+            self.order.append(key)
+            if len(self.order) > self.window:
+                self.seen.discard(self.order.popleft())
         return item

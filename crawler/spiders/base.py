@@ -29,6 +29,7 @@ from crawler.urls import canonical_url
 from pipelines.hashing import digest64
 
 MAX_ERRORS_KEPT = 200
+ARTICLE_PRIORITY = 10
 
 
 def _bool(v: Any) -> bool:
@@ -171,6 +172,9 @@ class SosikSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.errback,
+            # Articles before more result/list pages: the queue of pending requests stays one
+            # page deep instead of growing with every page the crawl runs ahead.
+            priority=ARTICLE_PRIORITY,
             cb_kwargs={"aliases": [a for a in aliases or [] if a]},
         )
 

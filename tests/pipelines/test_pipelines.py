@@ -95,3 +95,13 @@ def test_store_writes_batches_and_counts_what_the_database_decided(db_url, conn)
     assert conn.execute("SELECT count(*) FROM article_urls").fetchone()[0] == 2
     assert conn.execute("SELECT article_id IS NOT NULL FROM search_hits").fetchone()[0]
     assert conn.execute("SELECT spider FROM crawl_runs").fetchone()[0] == "s"
+
+
+def test_dedupe_prefilter_remembers_a_bounded_window():
+    pipe, crawler = build(DedupePipeline, DEDUPE_PREFILTER_WINDOW=2)
+    for n in (1, 2, 3):
+        pipe.process_item(article(n))
+    assert len(pipe.seen) == 2
+    pipe.process_item(article(1))  # forgotten here; the database still decides
+    with pytest.raises(DropItem):
+        pipe.process_item(article(3))  # still within the window
