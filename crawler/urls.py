@@ -102,6 +102,8 @@ def page_kind(url: str) -> str:
         return "list"
     if host.endswith("yna.co.kr") and not path.startswith("/view/"):
         return "list"
+    if host.endswith("daum.net") and "/v/" not in path:
+        return "list"  # news.daum.net sections, entertain/sports lists, the list API
     if path.startswith(("/newsList/", "/section/", "/breakingnews")) or path in ("", "/"):
         return "list"
     return "article"
