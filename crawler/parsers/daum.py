@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
@@ -35,8 +35,15 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import byline_names, dateline_authors, labelled_dates
-from crawler.urls import daum_id
+from crawler.parsers.common import (
+    byline_names,
+    dateline_authors,
+    in_side_box,
+    labelled_dates,
+    page_param,
+    pager_next,
+)
+from crawler.urls import daum_id, with_params
 
 PORTAL = "daum"
 PARSER_ARTICLE = "daum.v/1"
@@ -378,15 +385,13 @@ _MAIN_COLUMN = etree.XPath(
 )
 _ARTICLE_ANCHORS = etree.XPath("descendant::a[contains(@href, '/v/')]")
 # Not the main list, wherever it sits: the right column (#mAside, role=complementary: photo/TV
-# links, polls, ads), navigation, and boxes named for rankings, popular or promoted series.
-_SIDE_TAGS = frozenset({"aside", "nav", "header", "footer"})
-_SIDE_ROLES = frozenset({"complementary", "navigation", "banner", "contentinfo"})
-_SIDE_NAMES = re.compile(r"aside|rank|popular|series|banner|footer", re.I)
+# links, polls, ads), navigation, and boxes named for rankings, popular or promoted series
+# (crawler.parsers.common.in_side_box).
+#
 # Paging. The 2025-12 page links its next pages as `?page=N` (relative; `em.num_page` is the
 # current one) and the previous day as `?date=YYYYMMDD`; the list container carries the state
 # as `#mArticle[data-page][data-date]`, which the "more" button script reads (its source was not
 # saved). Older news lists use `regDate=YYYYMMDD`.
-_PAGING_LINKS = etree.XPath("descendant::a[contains(@href, 'page=')]")
 _DATA_PAGE = etree.XPath("descendant-or-self::*[@data-page][1]")
 
 
@@ -418,37 +423,11 @@ def _list_links(page: Page, column: Any) -> list[str]:
         href = (a.get("href") or "").strip()
         url = href if href.startswith(("http://", "https://")) else urljoin(page.url, href)
         did = daum_id(url)
-        if did is None or did in seen or _in_side_box(a, column):
+        if did is None or did in seen or in_side_box(a, column):
             continue
         seen.add(did)
         links.append(url)
     return links
-
-
-def _in_side_box(el: Any, stop: Any) -> bool:
-    """Whether an element sits in a box that is not the main list, below `stop`."""
-    for anc in el.iterancestors():
-        if anc is stop:
-            return False
-        if anc.tag in _SIDE_TAGS or anc.get("role") in _SIDE_ROLES:
-            return True
-        names = f"{anc.get('id') or ''} {anc.get('class') or ''}"
-        if names.strip() and _SIDE_NAMES.search(names):
-            return True
-    return False
-
-
-def _page_no(url: str, default: int) -> int:
-    n = _int((parse_qs(urlsplit(url).query).get("page") or [""])[0], None)
-    return default if n is None else n
-
-
-def with_params(url: str, **params: Any) -> str:
-    """`url` with these query parameters set (others kept, in order)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    query += [(k, str(v)) for k, v in params.items() if v is not None]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
 def _next_list_page(page: Page, column: Any) -> str | None:
@@ -460,18 +439,10 @@ def _next_list_page(page: Page, column: Any) -> str | None:
     """
     state = first(_DATA_PAGE(column))
     declared = _int(state.get("data-page") or "", None) if state is not None else None
-    current = _page_no(page.url, declared or 1)
-    pager = False
-    for a in _PAGING_LINKS(column):
-        href = urljoin(page.url, (a.get("href") or "").strip())
-        n = _int((parse_qs(urlsplit(href).query).get("page") or [""])[0], None)
-        if n is None:
-            continue
-        pager = True
-        if n == current + 1:
-            return href
-    if pager or state is None:
-        return None
+    current = page_param(page.url) or declared or 1
+    href, pager = pager_next(page, column, current)
+    if href or pager or state is None:
+        return href
     day = norm(state.get("data-date"))
     query = parse_qs(urlsplit(page.url).query)
     extra = {"date": day} if day and "date" not in query and "regDate" not in query else {}
@@ -516,5 +487,6 @@ def _parse_list_json(page: Page) -> ListPage:
         links.append(url)
     has_next = holder.get("hasNext") if isinstance(holder, dict) else None
     more = has_next if isinstance(has_next, bool) else bool(items)
-    next_url = with_params(page.url, page=_page_no(page.url, 0) + 1) if more and items else None
+    current = page_param(page.url) or 0  # the sports API counts from page=0
+    next_url = with_params(page.url, page=current + 1) if more and items else None
     return ListPage(links=links, next_url=next_url)
