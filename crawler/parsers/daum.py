@@ -392,7 +392,8 @@ _ARTICLE_ANCHORS = etree.XPath("descendant::a[contains(@href, '/v/')]")
 # current one) and the previous day as `?date=YYYYMMDD`; the list container carries the state
 # as `#mArticle[data-page][data-date]`, which the "more" button script reads (its source was not
 # saved). Older news lists use `regDate=YYYYMMDD`.
-_DATA_PAGE = etree.XPath("descendant-or-self::*[@data-page][1]")
+# (pager links carry `data-page` too: the state is on a container, never on a link)
+_DATA_PAGE = etree.XPath("descendant-or-self::*[@data-page][not(self::a)][1]")
 
 
 def parse_list(page: Page) -> ListPage:
@@ -417,17 +418,22 @@ def parse_list(page: Page) -> ListPage:
 
 
 def _list_links(page: Page, column: Any) -> list[str]:
-    links: list[str] = []
-    seen: set[str] = set()
+    """Article links once each, at the place of their first link, as the title link reads.
+
+    (The thumbnail link comes first; where its href differs from the title's, the title's is
+    the story's link.)
+    """
+    links: dict[str, tuple[str, bool]] = {}  # article id -> (url, from a link with text)
     for a in _ARTICLE_ANCHORS(column):
         href = (a.get("href") or "").strip()
         url = href if href.startswith(("http://", "https://")) else urljoin(page.url, href)
         did = daum_id(url)
-        if did is None or did in seen or in_side_box(a, column):
+        if did is None or (did in links and links[did][1]) or in_side_box(a, column):
             continue
-        seen.add(did)
-        links.append(url)
-    return links
+        titled = bool(text_of(a))
+        if did not in links or titled:
+            links[did] = (url, titled)
+    return [url for url, _ in links.values()]
 
 
 def _next_list_page(page: Page, column: Any) -> str | None:

@@ -231,6 +231,14 @@ def test_list_survives_renamed_classes_and_a_missing_main_column():
     assert daum.parse_list(_list_page(html)).links == gold
 
 
+def test_list_link_is_the_title_link_when_the_thumbnail_link_differs():
+    gold = LISTS[0].expected["links"]
+    html = _list_html().replace(
+        f'<a href="{gold[0]}" class="link_thumb"', f'<a href="{gold[0]}?f=thumb" class="link_thumb"'
+    )
+    assert daum.parse_list(_list_page(html)).links == gold
+
+
 def test_list_leaves_out_article_links_in_the_aside_and_ranking_boxes():
     gold = LISTS[0].expected["links"]
     side = "".join(
