@@ -18,7 +18,7 @@ from typing import Any
 from crawler.dates import parse_date_arg
 from crawler.urls import page_kind
 
-SPIDERS = ("naver", "daum", "seoul", "naver_section", "list")
+SPIDERS = ("naver", "daum", "seoul", "naver_section", "daum_section", "list")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 
 
@@ -74,6 +74,19 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
         out["section"] = args.section
         if args.sub:
             out["sub"] = args.sub
+        if args.date:
+            out["date"] = args.date
+    elif spider == "daum_section":
+        if not args.section:
+            raise UserError(
+                "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
+            )
+        from datetime import date
+
+        from crawler.spiders.daum_section import section_url
+
+        section_url(args.section, None, date.today())  # an unknown section fails here, in one line
+        out["section"] = args.section
         if args.date:
             out["date"] = args.date
     else:
@@ -265,21 +278,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("crawl", help="run a spider (naver, daum, seoul, naver_section, list, all)")
+    c = sub.add_parser(
+        "crawl", help="run a spider (naver, daum, seoul, naver_section, daum_section, list, all)"
+    )
     c.add_argument("spider")
     c.add_argument("--query", "-q")
     c.add_argument(
         "--pages",
         type=int,
         default=None,
-        help="result pages per query (default 1; naver_section: all); 0 = all",
+        help="result pages per query (default 1; naver_section, daum_section, list: all); 0 = all",
     )
     c.add_argument("--since", help="YYYY-MM-DD")
     c.add_argument("--until", help="YYYY-MM-DD")
     c.add_argument("--sort", choices=("recent", "relevance"), default="recent")
-    c.add_argument("--section", help="naver_section: 100..105 or 정치/경제/사회/생활/세계/IT")
+    c.add_argument(
+        "--section",
+        help="naver_section: 100..105 or 정치/경제/사회/생활/세계/IT; "
+        "daum_section: a Daum list URL or 영화/연예/사회/경제/야구/축구/…",
+    )
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
-    c.add_argument("--date", help="naver_section: one day, YYYY-MM-DD")
+    c.add_argument("--date", help="naver_section, daum_section: one day, YYYY-MM-DD")
     c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
     c.add_argument(

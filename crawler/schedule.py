@@ -2,7 +2,7 @@
 
     [[job]]
     name = "nvidia"
-    portal = ["naver", "daum"]      # or "all" (naver, daum, seoul), or "naver_section"
+    portal = ["naver", "daum"]      # or "all" (naver, daum, seoul), naver_section, daum_section
     queries = ["엔비디아"]
     pages = 3                        # or a date window: days = 2 / since = "2024-08-01"
     every = "15m"                    # or cron = "*/30 * * * *"
@@ -28,7 +28,7 @@ from croniter import croniter
 from crawler.dates import KST, parse_date_arg
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")
-SECTION_PORTAL = "naver_section"
+SECTION_PORTALS = ("naver_section", "daum_section")
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -193,20 +193,23 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
     portals = _portals(_strings(d, "portal", "portals", label), label)
     queries = _strings(d, "query", "queries", label)
     sections = _strings(d, "section", "sections", label)
-    if SECTION_PORTAL in portals:
+    section_portals = [p for p in portals if p in SECTION_PORTALS]
+    if section_portals:
+        name = section_portals[0]
         if len(portals) > 1:
-            raise ScheduleError(f"{label}: naver_section cannot share a job with search portals")
+            raise ScheduleError(f"{label}: {name} cannot share a job with other portals")
         if not sections:
             raise ScheduleError(
-                f"{label}: naver_section needs `section` (100..105 or 정치, 경제, …)"
+                f"{label}: {name} needs `section` (naver_section: 100..105 or 정치, 경제, …; "
+                "daum_section: a Daum list URL or 영화, 사회, 야구, …)"
             )
         if queries:
-            raise ScheduleError(f"{label}: naver_section takes sections, not queries")
+            raise ScheduleError(f"{label}: {name} takes sections, not queries")
     else:
         if not queries:
             raise ScheduleError(f"{label}: {', '.join(portals)} needs `query` or `queries`")
         if sections:
-            raise ScheduleError(f"{label}: `section` is only for portal naver_section")
+            raise ScheduleError(f"{label}: `section` is only for naver_section, daum_section")
     cron, every = d.get("cron"), d.get("every")
     if (cron is None) == (every is None):
         raise ScheduleError(f'{label}: give exactly one of cron = "*/30 * * * *" or every = "15m"')
@@ -268,15 +271,16 @@ def _strings(d: dict[str, Any], one: str, many: str, label: str) -> tuple[str, .
 def _portals(names: tuple[str, ...], label: str) -> tuple[str, ...]:
     if not names:
         raise ScheduleError(
-            f"{label}: `portal` is required (naver, daum, seoul, all, naver_section)"
+            f"{label}: `portal` is required (naver, daum, seoul, all, naver_section, daum_section)"
         )
     out: list[str] = []
     for n in names:
         expanded = SEARCH_PORTALS if n == "all" else (n,)
         for p in expanded:
-            if p not in (*SEARCH_PORTALS, SECTION_PORTAL):
+            if p not in (*SEARCH_PORTALS, *SECTION_PORTALS):
                 raise ScheduleError(
-                    f"{label}: unknown portal {p!r}; one of naver, daum, seoul, all, naver_section"
+                    f"{label}: unknown portal {p!r}; one of naver, daum, seoul, all, "
+                    "naver_section, daum_section"
                 )
             if p not in out:
                 out.append(p)
@@ -400,7 +404,7 @@ def crawl_commands(
     out: list[Crawl] = []
     targets: list[tuple[str, str | None, str | None]] = []
     for portal in job.portals:
-        if portal == SECTION_PORTAL:
+        if portal in SECTION_PORTALS:
             targets += [(portal, None, s) for s in job.sections]
         else:
             targets += [(portal, q, None) for q in job.queries]

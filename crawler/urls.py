@@ -85,6 +85,14 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
+def with_params(url: str, **params: object) -> str:
+    """`url` with these query parameters set (the others kept, in order; None drops one)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += [(k, str(v)) for k, v in params.items() if v is not None]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -102,6 +110,8 @@ def page_kind(url: str) -> str:
         return "list"
     if host.endswith("yna.co.kr") and not path.startswith("/view/"):
         return "list"
+    if host.endswith("daum.net") and "/v/" not in path:
+        return "list"  # news.daum.net sections, entertain/sports lists, the list API
     if path.startswith(("/newsList/", "/section/", "/breakingnews")) or path in ("", "/"):
         return "list"
     return "article"

@@ -55,6 +55,8 @@ def test_extract_search_and_list_pages(capsys):
         (["crawl", "nowhere", "--query", "x"], "unknown spider"),
         (["crawl", "naver", "--query", "x", "--since", "2024-13"], "not a date"),
         (["crawl", "naver_section"], "needs --section"),
+        (["crawl", "daum_section"], "needs --section"),
+        (["crawl", "daum_section", "--section", "없는섹션"], "unknown Daum section"),
     ],
 )
 def test_operator_errors_are_one_line(argv, message, capsys):

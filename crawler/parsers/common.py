@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
@@ -265,3 +266,54 @@ def metadata_dates(tree: Any, ld: dict[str, Any] | None) -> tuple[datetime | Non
     )
     updated = first_date(ld.get("dateModified")) or first_date(meta(tree, "article:modified_time"))
     return published, real_update(published, updated)
+
+
+# --- list pages -------------------------------------------------------------------------------
+
+# Boxes of a list page that are not its main list, by what they are rather than by one site's
+# class names: the aside and navigation (tags and ARIA roles), and boxes named for a sidebar,
+# rankings ("많이 본 뉴스"), popular or promoted series.
+_SIDE_TAGS = frozenset({"aside", "nav", "header", "footer"})
+_SIDE_ROLES = frozenset({"complementary", "navigation", "banner", "contentinfo"})
+_SIDE_NAMES = re.compile(r"aside|sidebar|rank|popular|series|banner|footer", re.I)
+
+
+def in_side_box(el: Any, stop: Any = None) -> bool:
+    """Whether a list page's element sits in a box that is not the main list (below `stop`)."""
+    for anc in el.iterancestors():
+        if anc is stop:
+            return False
+        if anc.tag in _SIDE_TAGS or anc.get("role") in _SIDE_ROLES:
+            return True
+        names = f"{anc.get('id') or ''} {anc.get('class') or ''}"
+        if names.strip() and _SIDE_NAMES.search(names):
+            return True
+    return False
+
+
+_PAGE_LINKS = etree.XPath("descendant::a[contains(@href, 'page=')]")
+
+
+def page_param(url: str) -> int | None:
+    """The `page=N` of a URL, or None."""
+    v = (parse_qs(urlsplit(url).query).get("page") or [""])[0]
+    return int(v) if v.isdigit() else None
+
+
+def pager_next(page: Page, root: Any, current: int) -> tuple[str | None, bool]:
+    """(the pager's link to page `current + 1`, absolute; whether `root` has a pager at all).
+
+    A pager is read by what its links do (`page=N` in the href, relative ones resolved against
+    the page), not by its classes; the second value lets a caller tell "last page" (a pager
+    without a next link) from "no pager" (a "more"-button page).
+    """
+    pager = False
+    for a in _PAGE_LINKS(root):
+        href = urljoin(page.url, (a.get("href") or "").strip())
+        n = page_param(href)
+        if n is None:
+            continue
+        pager = True
+        if n == current + 1:
+            return href, True
+    return None, pager

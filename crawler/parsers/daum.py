@@ -1,7 +1,9 @@
-"""Daum (다음뉴스, v.daum.net): article pages and news search (search.daum.net, w=news).
+"""Daum (다음뉴스, v.daum.net): article pages, news search (search.daum.net, w=news) and lists.
 
 Example URLs: https://v.daum.net/v/20180516162315753 (article; news.v.daum.net is the older
-host of the same page), https://search.daum.net/search?w=news&q=손흥민 (search).
+host of the same page), https://search.daum.net/search?w=news&q=손흥민 (search),
+https://entertain.daum.net/news/movie?page=2 (a list; news.daum.net sections and the sports
+list API answer are lists too).
 
 Daum republishes other outlets' stories, so the publisher is the original press (never
 다음뉴스), the article URL is Daum's 17-digit id (the page's og:url is only a short alias), and
@@ -11,17 +13,20 @@ reporters often appear only in the wire dateline. Checked against the saved page
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
 from crawler.dates import parse_datetime
-from crawler.items import ArticleItem, SearchHit, SearchPage
+from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
 from crawler.parsers.base import (
+    NotAnArticle,
     Page,
     ParseError,
+    by_id,
     css,
     first,
     lines_of,
@@ -30,12 +35,20 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import byline_names, dateline_authors, labelled_dates
-from crawler.urls import daum_id
+from crawler.parsers.common import (
+    byline_names,
+    dateline_authors,
+    in_side_box,
+    labelled_dates,
+    page_param,
+    pager_next,
+)
+from crawler.urls import daum_id, with_params
 
 PORTAL = "daum"
 PARSER_ARTICLE = "daum.v/1"
 PARSER_SEARCH = "daum.search/1"
+PARSER_LIST = "daum.list/1"
 
 # ---------------------------------------------------------------------------------------------
 # Article
@@ -102,6 +115,9 @@ def parse_article(page: Page) -> ArticleItem:
     if not title:
         raise ParseError(page.url, "Daum headline (h3.tit_view) not found")
     if view is None:
+        if "/v/" not in urlsplit(page.url).path:
+            # a list, section front or home of a Daum host: never an article
+            raise NotAnArticle(page.url, "Daum page without an article body or article URL")
         raise ParseError(page.url, "Daum body (div.article_view) not found")
     paras = _body(view)
     if not paras:
@@ -348,3 +364,135 @@ def _int(s: str, default: int | None) -> int | None:
         return int(s)
     except ValueError:
         return default
+
+
+# ---------------------------------------------------------------------------------------------
+# Lists (news.daum.net sections, entertain.daum.net/news, sports list API)
+# ---------------------------------------------------------------------------------------------
+
+# Read by structure, not by the list's classes: Daum renames its list components with every
+# redesign (`list_news2` on the 2018-2024 breakingnews lists, `list_news` on the 2025-12
+# entertainment list, `list_newsbasic`/`list_newsheadline2` on the 2025 news sections, per
+# other people's scrapers). What every one of them shares: each story links to Daum's copy of
+# the article, `/v/<17-digit id>`, and the thumbnail repeats the title's link. So the links are
+# every article link of the main column, in page order, once per article.
+#
+# The main column: `#mArticle` (the 2025-12 entertainment page and the older news lists), else
+# `<main>`/`[role=main]`/`article.content-article` (the 2025 news design), else the whole page.
+_MAIN_COLUMN = etree.XPath(
+    "(descendant::main | descendant::*[@role='main']"
+    " | descendant::article[contains(@class, 'content-article')])[1]"
+)
+_ARTICLE_ANCHORS = etree.XPath("descendant::a[contains(@href, '/v/')]")
+# Not the main list, wherever it sits: the right column (#mAside, role=complementary: photo/TV
+# links, polls, ads), navigation, and boxes named for rankings, popular or promoted series
+# (crawler.parsers.common.in_side_box).
+#
+# Paging. The 2025-12 page links its next pages as `?page=N` (relative; `em.num_page` is the
+# current one) and the previous day as `?date=YYYYMMDD`; the list container carries the state
+# as `#mArticle[data-page][data-date]`, which the "more" button script reads (its source was not
+# saved). Older news lists use `regDate=YYYYMMDD`.
+# (pager links carry `data-page` too: the state is on a container, never on a link)
+_DATA_PAGE = etree.XPath("descendant-or-self::*[@data-page][not(self::a)][1]")
+
+
+def parse_list(page: Page) -> ListPage:
+    """A Daum list: its article links in page order (as the href reads) and the next page."""
+    if page.text.lstrip()[:1] in ("{", "["):
+        return _parse_list_json(page)
+    tree = page.tree
+    body = first(tree.iter("body"))
+    if body is None:
+        raise ParseError(page.url, "Daum list: no <body>")
+    column = first(by_id(tree, ids="mArticle"))
+    if column is None:
+        column = first(_MAIN_COLUMN(tree))
+    links = _list_links(page, column) if column is not None else []
+    if not links:
+        column = body
+        links = _list_links(page, body)
+    next_url = _next_list_page(page, column)
+    if not links and next_url is None and first(_DATA_PAGE(column)) is None:
+        raise ParseError(page.url, "Daum list: no article link and no list paging on this page")
+    return ListPage(links=links, next_url=next_url)
+
+
+def _list_links(page: Page, column: Any) -> list[str]:
+    """Article links once each, at the place of their first link, as the title link reads.
+
+    (The thumbnail link comes first; where its href differs from the title's, the title's is
+    the story's link.)
+    """
+    links: dict[str, tuple[str, bool]] = {}  # article id -> (url, from a link with text)
+    for a in _ARTICLE_ANCHORS(column):
+        href = (a.get("href") or "").strip()
+        url = href if href.startswith(("http://", "https://")) else urljoin(page.url, href)
+        did = daum_id(url)
+        if did is None or (did in links and links[did][1]) or in_side_box(a, column):
+            continue
+        titled = bool(text_of(a))
+        if did not in links or titled:
+            links[did] = (url, titled)
+    return [url for url, _ in links.values()]
+
+
+def _next_list_page(page: Page, column: Any) -> str | None:
+    """The next page of an HTML list.
+
+    The pager's link to page N+1 when the page has a pager; when it has none but declares its
+    page in `data-page` (a "more"-button list), the same URL with `page=N+1` (and the day of
+    `data-date`, when the URL lacks one).
+    """
+    state = first(_DATA_PAGE(column))
+    declared = _int(state.get("data-page") or "", None) if state is not None else None
+    current = page_param(page.url) or declared or 1
+    href, pager = pager_next(page, column, current)
+    if href or pager or state is None:
+        return href
+    day = norm(state.get("data-date"))
+    query = parse_qs(urlsplit(page.url).query)
+    extra = {"date": day} if day and "date" not in query and "regDate" not in query else {}
+    return with_params(page.url, page=current + 1, **extra)
+
+
+# The list API answers JSON, e.g. sports.daum.net/media-api/harmony/contents.json:
+# {"success": true, "result": {"contents": [{"contentUrl": "https://v.daum.net/v/…", "title",
+# "cp": {"cpName"}, "searchId", …}], "total": …, "hasNext": true}} (other people's crawlers,
+# 2022–2025-11); news.daum.net/api/harmonydic/contents/news.json answered {"list": [{"contentUrl",
+# "title", "cpKorName", "regDt"}]} (2023–2024). Neither was seen live here.
+_JSON_ITEM_KEYS = ("contents", "list", "items", "data")
+_JSON_URL_KEYS = ("contentUrl", "permalink", "url", "link")
+
+
+def _parse_list_json(page: Page) -> ListPage:
+    try:
+        data = json.loads(page.text)
+    except ValueError as e:
+        raise ParseError(page.url, f"Daum list API: not JSON ({e})") from None
+    result = data.get("result") if isinstance(data, dict) else None
+    holder = result if isinstance(result, dict) else data
+    items = None
+    if isinstance(holder, list):
+        items = holder
+    elif isinstance(holder, dict):
+        items = next((holder[k] for k in _JSON_ITEM_KEYS if isinstance(holder.get(k), list)), None)
+    if items is None:
+        raise ParseError(page.url, "Daum list API: no contents list in the answer")
+    links: list[str] = []
+    seen: set[str] = set()
+    for it in items:
+        if not isinstance(it, dict):
+            continue
+        url = next((it[k] for k in _JSON_URL_KEYS if isinstance(it.get(k), str) and it[k]), "")
+        did = daum_id(url)
+        if did is None and re.fullmatch(r"\d{17}", str(it.get("contentId") or "")):
+            did, url = str(it["contentId"]), f"https://v.daum.net/v/{it['contentId']}"
+        if did is None or did in seen:
+            continue
+        seen.add(did)
+        links.append(url)
+    has_next = holder.get("hasNext") if isinstance(holder, dict) else None
+    more = has_next if isinstance(has_next, bool) else bool(items)
+    current = page_param(page.url) or 0  # the sports API counts from page=0
+    next_url = with_params(page.url, page=current + 1) if more and items else None
+    return ListPage(links=links, next_url=next_url)

@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -36,6 +37,7 @@ from crawler.dates import parse_datetime
 from crawler.items import ArticleItem
 from crawler.parsers.base import (
     AD_SLOT,
+    NotAnArticle,
     Page,
     ParseError,
     declared_url,
@@ -403,15 +405,19 @@ def _from_node(node: Any, how: str) -> Text:
     return Text(paras, how, node, subtitle_in(node))
 
 
-def body_of(page: Page, ld: dict[str, Any]) -> Text:
-    """The article text: DOM body box, else script JSON, JSON-LD articleBody, trafilatura."""
+def dom_text(page: Page) -> Text:
+    """The text of the page's body box in the DOM: `itemprop=articleBody`, else the densest block."""
     tree = page.tree
     node = first(el for el in _ARTICLE_BODY(tree) if len(text_of(el)) >= _MIN_BODY)
     if node is not None:
-        best = _from_node(node, "itemprop")
-    else:
-        node = densest_block(tree)
-        best = _from_node(node, "density") if node is not None else Text([], "none")
+        return _from_node(node, "itemprop")
+    node = densest_block(tree)
+    return _from_node(node, "density") if node is not None else Text([], "none")
+
+
+def body_of(page: Page, ld: dict[str, Any], dom: Text | None = None) -> Text:
+    """The article text: DOM body box, else script JSON, JSON-LD articleBody, trafilatura."""
+    best = dom if dom is not None else dom_text(page)
     size = best.size
 
     embedded = script_html(page)
@@ -433,6 +439,152 @@ def body_of(page: Page, ld: dict[str, Any]) -> Text:
         if found.size >= 1.5 * size + 50:
             best = found
     return best
+
+
+# --- list pages -------------------------------------------------------------------------------
+
+# A list, a section front or a portal home is never an article, however much text its item
+# leads add up to (a Daum list's fifteen leads made a 3,669-character "article" titled "최신
+# 뉴스"). A page is refused as list-like when it links many articles and shows none of what an
+# article page has: article metadata (JSON-LD of an article type, og:type=article,
+# article:published_time, microdata articleBody/…Article), a dated byline ("입력 2025-12-17 14:27", once or twice on the page,
+# not once per item), or a dense body block that is not one item of a repeated list.
+#
+# An article link, as far as a page can tell without knowing the site: a link with a
+# headline-length text to an address holding an id (five digits or more: /v/20251217142749929,
+# /view/AKR2025…, /news/society/11328184, articleView.html?idxno=123456, read.naver?aid=…).
+_ID_IN_URL = re.compile(r"\d{5,}")
+_MIN_HEADLINE = 10  # characters of link text
+_MIN_LIST_LINKS = 8  # distinct article links
+_MIN_DENSE = 250  # characters of body text outside links
+_MIN_REPEATS = 4  # siblings alike in tag and class, each headed by an article link: a list
+_MAX_BEFORE_TITLE = 20  # characters an item may show before its title link ("[정치]", a time)
+_LABELLED_DATE = re.compile(
+    r"(?:입력|등록|작성|발행|수정|최종\s*수정|업데이트|기사입력|승인|송고)\s*[:：]?\s*"
+    r"\d{4}\s*[.\-/년]\s*\d{1,2}"
+)
+_ANCHORS = etree.XPath("//body//a[@href]")
+_MICRODATA_ARTICLE = etree.XPath(
+    "boolean(//*[@itemprop='articleBody'] | //*[contains(@itemtype, 'Article')])"
+)
+_TEXT_OUTSIDE_LINKS = etree.XPath(
+    "//body//text()[not(ancestor::a) and not(ancestor::script) and not(ancestor::style)]"
+)
+
+
+def article_links(page: Page) -> dict[str, list[Any]]:
+    """The page's links to article-like addresses with a headline text, by absolute URL."""
+    out: dict[str, list[Any]] = {}
+    for a in _ANCHORS(page.tree):
+        href = a.get("href", "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        url = urljoin(page.url, href)
+        if not url.startswith(("http://", "https://")):
+            continue
+        parts = urlsplit(url)
+        if not _ID_IN_URL.search(parts.path + "?" + parts.query):
+            continue
+        if len(text_of(a)) >= _MIN_HEADLINE:
+            out.setdefault(url.split("#", 1)[0], []).append(a)
+    return out
+
+
+def list_like(page: Page, metas: dict[str, str], ld: dict[str, Any], dom: Text) -> str | None:
+    """Why the page is a list rather than an article, or None when it may be an article."""
+    if ld or first_meta(metas, "article:published_time") or _MICRODATA_ARTICLE(page.tree):
+        return None
+    if (first_meta(metas, "og:type") or "").lower() == "article":
+        return None
+    links = article_links(page)
+    if len(links) < _MIN_LIST_LINKS:
+        return None
+    dated = len(_LABELLED_DATE.findall(norm(" ".join(_TEXT_OUTSIDE_LINKS(page.tree)))))
+    if 1 <= dated <= 3:
+        return None
+    anchors = {a for group in links.values() for a in group}
+    for block in (dom.node if dom.size >= _MIN_DENSE else None, _paragraph_block(page)):
+        if block is not None and not _list_item(block, anchors):
+            return None
+    return (
+        f"list-like page: {len(links)} article links, no article metadata, "
+        "no dated byline, no body block outside a list"
+    )
+
+
+_PARAGRAPHS = etree.XPath("//body//p")
+
+
+def _paragraph_block(page: Page) -> Any | None:
+    """The element holding the most `<p>` text (outside links), when that makes a body.
+
+    A second look for the body block, independent of the density pass (which may pass over a
+    page whose `<body>` carries a class such as "sidebar-second"): at least three paragraphs of
+    20 characters or more under one parent, 400 characters in all.
+    """
+    total: dict[Any, int] = defaultdict(int)
+    count: dict[Any, int] = defaultdict(int)
+    for p in _PARAGRAPHS(page.tree):
+        n = len(norm("".join(t for t in p.itertext() if t))) - sum(
+            len(text_of(a)) for a in p.iter("a")
+        )
+        if n >= 20:
+            parent = p.getparent()
+            total[parent] += n
+            count[parent] += 1
+    best = max((el for el in total if count[el] >= 3), key=total.__getitem__, default=None)
+    return best if best is not None and total[best] >= 400 else None
+
+
+def _list_item(node: Any, anchors: set[Any]) -> bool:
+    """Whether `node` is one item of a repeated list of article links, or mostly made of one."""
+    el = node
+    for _ in range(6):  # up: the block is one story's lead in a list of stories
+        parent = el.getparent()
+        if parent is None or el.tag == "body":
+            break
+        alike = [s for s in parent if s.tag == el.tag and s.get("class") == el.get("class")]
+        if _linked_items(alike, anchors):
+            return True
+        el = parent
+    size = len(text_of(node))
+    for el in node.iter():  # down: the block is the list itself, its items hold the text
+        groups: dict[tuple[Any, Any], list[Any]] = defaultdict(list)
+        for child in el:
+            if isinstance(child.tag, str):
+                groups[(child.tag, child.get("class"))].append(child)
+        for items in groups.values():
+            linked = _linked_items(items, anchors)
+            if linked and sum(len(text_of(c)) for c in linked) * 2 >= size:
+                return True
+    return False
+
+
+def _linked_items(alike: list[Any], anchors: set[Any]) -> list[Any]:
+    """Those of `alike` (siblings of one tag and class) headed by an article link, if enough."""
+    if len(alike) < _MIN_REPEATS:
+        return []
+    linked = [s for s in alike if _headed_by_link(s, anchors)]
+    return linked if len(linked) >= _MIN_REPEATS else []
+
+
+def _headed_by_link(item: Any, anchors: set[Any]) -> bool:
+    """Whether an article link opens `item`: a story's title link, not a link inside prose.
+
+    A list item starts with its title (after a label or a time at most); a paragraph that links
+    another story does so after some words of its own.
+    """
+    before = 0
+    for event, el in etree.iterwalk(item, events=("start", "end")):
+        if event == "start":
+            if el in anchors:
+                return True
+            before += len((el.text or "").strip()) if el.tag not in ("script", "style") else 0
+        elif el is not item:
+            before += len((el.tail or "").strip())
+        if before > _MAX_BEFORE_TITLE:
+            return False
+    return False
 
 
 # --- the parser -------------------------------------------------------------------------------
@@ -467,7 +619,11 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
     publisher = publisher_of(page, metas, ld)
     title = title_of(page, metas, ld, _site_names(page, metas, ld, publisher))
 
-    text = body_of(page, ld)
+    dom = dom_text(page)
+    why = list_like(page, metas, ld, dom)
+    if why:
+        raise NotAnArticle(page.url, why)
+    text = body_of(page, ld, dom)
     body = "\n\n".join(text.paras)  # the clean pipeline drops bylines, credits, promo lines
     if text.size < _MIN_TEXT:
         raise ParseError(page.url, f"no article text found ({text.size} characters)")

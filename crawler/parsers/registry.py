@@ -63,6 +63,8 @@ def parse_article(page: Page) -> ArticleItem:
     except ParseError as site_error:
         try:
             item = generic.parse_article(page, portal=mod.__name__.rsplit(".", 1)[1])
+        except NotAnArticle:
+            raise  # the generic reading says what the page is: a list, not a broken article
         except ParseError:
             raise site_error from None
         item.parser = f"generic<{item.portal}"

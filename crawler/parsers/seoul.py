@@ -1,6 +1,7 @@
-"""Seoul Shinmun (서울신문, www.seoul.co.kr): news search and article pages.
+"""Seoul Shinmun (서울신문, www.seoul.co.kr): news search, section lists and article pages.
 
 Example URLs: https://search.seoul.co.kr/index.php?keyword=엔비디아&page=1 (search),
+https://www.seoul.co.kr/newsList/economy/?page=2 (section list),
 https://www.seoul.co.kr/news/economy/industry/2024/05/06/20240506002002 (article, the 2024+
 design).
 
@@ -23,7 +24,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from lxml import etree
 
 from crawler.dates import KST, parse_datetime
-from crawler.items import ArticleItem, SearchHit, SearchPage
+from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
 from crawler.parsers.base import (
     Page,
     ParseError,
@@ -36,13 +37,21 @@ from crawler.parsers.base import (
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import byline_names, ld_person_names, metadata_dates
-from crawler.urls import canonical_url
+from crawler.parsers.common import (
+    byline_names,
+    in_side_box,
+    ld_person_names,
+    metadata_dates,
+    page_param,
+    pager_next,
+)
+from crawler.urls import canonical_url, with_params
 
 PORTAL = "seoul"
 PUBLISHER = "서울신문"
 PARSER_ARTICLE = "seoul.view/1"
 PARSER_SEARCH = "seoul.search/1"
+PARSER_LIST = "seoul.list/1"
 PAGE_SIZE = 20  # results per search page (the seed page shows 20; nothing else is known)
 
 # An article link on any Seoul Shinmun host (www/www2/m/go…): the 2024+ path
@@ -138,11 +147,13 @@ def parse_search(page: Page) -> SearchPage:
 _Item = tuple[str, str, str, str | None, Any]
 
 
-def _class_items(page: Page, tree: Any) -> list[_Item]:
+def _class_items(page: Page, tree: Any, main_only: bool = False) -> list[_Item]:
     out: list[_Item] = []
     if "newsBox_row1" not in page.text:  # a raw-text check is ~10x cheaper than the XPath walk
         return out
     for li in _CLASS_ITEMS(tree):
+        if main_only and in_side_box(li):
+            continue
         url = title_el = lead_el = date_el = None
         for el in _CLASS_PARTS(li):
             cls = el.get("class") or ""
@@ -186,11 +197,15 @@ def _canonical(href: str) -> str:
     return canonical_url(href)
 
 
-def _structural_items(page: Page, tree: Any) -> list[_Item]:
-    """Results found by their links: grouped by URL, each group's own block, the main list only."""
+def _structural_items(page: Page, tree: Any, main_only: bool = False) -> list[_Item]:
+    """Results found by their links: grouped by URL, each group's own block, the main list only.
+
+    `main_only`: links in side boxes (aside, navigation, rankings) are left out first.
+    """
     groups: dict[str, list[Any]] = {}
     for url, a in _article_links(page, tree):
-        groups.setdefault(url, []).append(a)
+        if not (main_only and in_side_box(a)):
+            groups.setdefault(url, []).append(a)
     if not groups:
         return []
     # element -> the one URL linked inside it ("" for several). Keyed by the elements themselves:
@@ -309,6 +324,53 @@ def _has_next(page: Page, page_no: int, total: int | None, shown: int) -> bool |
     if shown == 0:
         return False
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Section lists (www.seoul.co.kr/newsList/<section>/[<sub>/]?page=N)
+# ---------------------------------------------------------------------------------------------
+
+# The same two readings as the search page: the 2024+ list component first (`ul.sectionContentWrap
+# > li.newsBox_row1`, title link in `div.articleTitle`; CODE 2025–2026, NOTES-seoul.md §5), then
+# the structure (article links grouped into blocks, the largest list), both leaving out side
+# boxes (the home page's "most read" `.topRankNews`, asides, navigation). No real list page has
+# been seen: tests/fixtures/seoul/CONFIDENCE.md.
+
+
+def parse_list(page: Page) -> ListPage:
+    """A section list: its article links in page order (as the href reads), and the next page."""
+    tree = page.tree
+    items = _class_items(page, tree, main_only=True) or _structural_items(
+        page, tree, main_only=True
+    )
+    links: list[str] = []
+    for url, *_rest, el in items:
+        href = _shown_href(page, el, url)
+        if href not in links:
+            links.append(href)
+    current = page_param(page.url) or 1
+    next_url, pager = pager_next(page, tree, current)
+    if (
+        next_url is None
+        and not pager
+        and links
+        and urlsplit(page.url).path.startswith("/newsList/")
+    ):
+        # no pager in the page (one drawn by script, or a "more" button): the list's own
+        # address form, ?page=N (CODE 2025–2026: scrapers walk it up to page 500)
+        next_url = with_params(page.url, page=current + 1)
+    if not links and not pager:
+        raise ParseError(page.url, "Seoul Shinmun list: no article links on this page")
+    return ListPage(links=links, next_url=next_url)
+
+
+def _shown_href(page: Page, el: Any, url: str) -> str:
+    """The item's link as its href reads (made absolute), rather than its canonical form."""
+    for a in [el, *_LINKS(el)]:
+        absolute = _absolute(page, a.get("href") or "") if a.tag == "a" else ""
+        if ARTICLE_URL.match(absolute) and _canonical(absolute) == url:
+            return absolute
+    return url
 
 
 def url_date(url: str) -> datetime | None:

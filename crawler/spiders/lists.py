@@ -4,7 +4,7 @@
     sosik crawl list --url https://www.yna.co.kr/economy/all --url https://…
 
 The list page's site parser gives the links of its main list and the next page's URL (Yonhap
-section lists, Naver's list pages); paging stops at the last page, at `pages`, or when a page
+section lists, Naver's list pages, Daum lists, Seoul Shinmun section lists); paging stops at the last page, at `pages`, or when a page
 brings no link not seen before.
 """
 
@@ -50,4 +50,8 @@ class ListSpider(SosikSpider):
             yield self.article_request(url, [url])
         limit = self.max_pages or MAX_PAGES
         if new and result.next_url and page < limit:
-            yield self.list_request(result.next_url, page + 1)
+            yield self.next_list_request(response, result.next_url, page + 1)
+
+    def next_list_request(self, response: Response, next_url: str, page: int) -> scrapy.Request:
+        """The request for the page after `response` (a portal's spider may adjust the URL)."""
+        return self.list_request(next_url, page)

@@ -217,6 +217,22 @@ def test_both_incremental_behaviours_can_be_turned_off():
     assert "--incremental" not in argv
 
 
+def test_daum_section_job_runs_one_crawl_per_section_and_stands_alone():
+    job = {"name": "film", "portal": "daum_section", "sections": ["영화", "야구"], "days": 1,
+           "cron": "*/30 * * * *"}  # fmt: skip
+    s = parse_schedule({"job": [job]})
+    crawls = crawl_commands(s.jobs[0], date(2025, 12, 17))
+    assert [c.argv[:4] for c in crawls] == [
+        ("crawl", "daum_section", "--section", "영화"),
+        ("crawl", "daum_section", "--section", "야구"),
+    ]
+    assert crawls[0].argv[crawls[0].argv.index("--since") + 1] == "2025-12-17"
+    with pytest.raises(ScheduleError, match="cannot share a job"):
+        parse_schedule({"job": [{**job, "portal": ["daum_section", "daum"]}]})
+    with pytest.raises(ScheduleError, match="needs `section`"):
+        parse_schedule({"job": [{k: v for k, v in job.items() if k != "sections"}]})
+
+
 def test_every_interval_forms():
     for text, seconds in (("90s", None), ("15m", 900), ("2h", 7200), ("1d", 86400)):
         raw = {"job": [{"name": "a", "portal": "naver", "query": "x", "every": text}]}

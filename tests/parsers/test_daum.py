@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from crawler.dates import KST
 from crawler.evaluation import corpus_pages, score_article, search_mismatches
 from crawler.extract import extract_article
-from crawler.parsers import ParseError, daum, parse_article
+from crawler.parsers import NotAnArticle, ParseError, daum, parse_article
 from crawler.parsers.base import Page
 from tests.conftest import FIXTURES, load_page, require_corpus
 
@@ -180,3 +181,134 @@ def test_search_other_layout_reads_links_and_date_spans():
     assert result.hits[0].published_at == datetime(2024, 7, 21, tzinfo=KST)
     assert result.hits[0].portal_url == result.hits[0].url
     assert result.has_next is None
+
+
+# --- lists (real page of 2025-12, variants built from it at run time) -------------------------
+
+LISTS = [cp for cp in corpus_pages("list") if cp.site == "daum-list"]
+LIST_URL = "https://entertain.daum.net/news/movie"
+
+
+def _list_page(html: str, url: str = LIST_URL) -> Page:
+    return Page(url=url, body=html.encode("utf-8"))
+
+
+def _list_html() -> str:
+    require_corpus()
+    return LISTS[0].path.read_text("utf-8")
+
+
+@pytest.mark.parametrize("cp", LISTS, ids=[cp.name for cp in LISTS])
+def test_list_links_and_next_page(cp):
+    require_corpus()
+    result = daum.parse_list(load_page(cp))
+    assert result.links == cp.expected["links"]
+    # the pager's relative "?page=2", resolved against the page URL
+    assert result.next_url == "https://entertain.daum.net/news/movie?page=2"
+
+
+def test_list_page_is_never_an_article():
+    html = _list_html()
+    with pytest.raises(NotAnArticle):
+        parse_article(_list_page(html))
+    with pytest.raises(NotAnArticle):
+        daum.parse_article(_list_page(html))
+
+
+def test_list_survives_renamed_classes_and_a_missing_main_column():
+    gold = LISTS[0].expected["links"]
+    html = _list_html()
+    for old, new in {
+        'id="mArticle"': 'id="mContent"',
+        "list_news": "list_items_2027",
+        "box_allnews": "box_latest",
+        "tit_thumb": "item_title",
+        "link_txt": "item_link",
+        "link_thumb": "item_image",
+    }.items():
+        assert old in html
+        html = html.replace(old, new)
+    assert daum.parse_list(_list_page(html)).links == gold
+
+
+def test_list_link_is_the_title_link_when_the_thumbnail_link_differs():
+    gold = LISTS[0].expected["links"]
+    html = _list_html().replace(
+        f'<a href="{gold[0]}" class="link_thumb"', f'<a href="{gold[0]}?f=thumb" class="link_thumb"'
+    )
+    assert daum.parse_list(_list_page(html)).links == gold
+
+
+def test_list_leaves_out_article_links_in_the_aside_and_ranking_boxes():
+    gold = LISTS[0].expected["links"]
+    side = "".join(
+        f'<li><a href="https://v.daum.net/v/2025121710000000{i}">많이 본 뉴스 제목 {i}</a></li>'
+        for i in range(5)
+    )
+    html = _list_html()
+    html = html.replace('<div class="aside_g aside_ad">', f'<ul class="list_rank">{side}</ul>'
+                        '<div class="aside_g aside_ad">')  # fmt: skip
+    html = html.replace(
+        '<div class="paging_enter">',
+        f'<div class="box_g box_rank"><ol>{side}</ol></div><div class="paging_enter">',
+    )
+    result = daum.parse_list(_list_page(html))
+    assert result.links == gold
+
+
+def test_list_more_button_layout_pages_by_its_data_attributes():
+    html = _list_html()
+    start = html.index('<div class="paging_enter">')
+    end = html.index('<div class="date_nav">')
+    html = html[:start] + html[end:]  # no pager: a "more" button reads #mArticle[data-page]
+    html = html.replace('data-date=""', 'data-date="20251216"')
+    result = daum.parse_list(_list_page(html))
+    assert result.next_url == "https://entertain.daum.net/news/movie?page=2&date=20251216"
+    page3 = daum.parse_list(_list_page(html, LIST_URL + "?date=20251216&page=2"))
+    assert page3.next_url == "https://entertain.daum.net/news/movie?date=20251216&page=3"
+
+
+def test_list_last_page_has_no_next_and_a_page_past_the_end_is_empty_not_an_error():
+    html = _list_html()
+    # as page 10: the pager links pages up to 10 and none after it
+    assert daum.parse_list(_list_page(html, LIST_URL + "?page=10")).next_url is None
+    assert daum.parse_list(_list_page(html, LIST_URL + "?page=9")).next_url == (
+        LIST_URL + "?page=10"
+    )
+    start, end = html.index('<ul class="list_news"'), html.index("</ul>", html.index("list_news"))
+    empty = html[:start] + '<ul class="list_news"></ul>' + html[end + 5 :]
+    result = daum.parse_list(_list_page(empty, LIST_URL + "?page=11"))
+    assert result.links == [] and result.next_url is None
+
+
+def test_list_page_without_any_list_is_a_parse_error():
+    page = _list_page("<html><body><p>서비스 점검 중입니다.</p></body></html>")
+    with pytest.raises(ParseError):
+        daum.parse_list(page)
+
+
+def _api_answer(links: list[str], has_next: bool) -> bytes:
+    """A list API answer (sports.daum.net/media-api/harmony/contents.json shape) of `links`."""
+    contents = [
+        {"contentUrl": url, "title": f"제목 {i}", "cp": {"cpName": "한빛일보"}, "searchId": str(i)}
+        for i, url in enumerate(links)
+    ]
+    body = {"success": True, "result": {"contents": contents, "total": 99, "hasNext": has_next}}
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def test_list_api_json_answer():
+    require_corpus()
+    gold = LISTS[0].expected["links"]
+    url = "https://sports.daum.net/media-api/harmony/contents.json?page=0&size=20"
+    result = daum.parse_list(Page(url=url, body=_api_answer(gold + gold[:3], True)))
+    assert result.links == gold  # once each
+    assert (
+        result.next_url == "https://sports.daum.net/media-api/harmony/contents.json?size=20&page=1"
+    )
+    assert daum.parse_list(Page(url=url, body=_api_answer(gold, False))).next_url is None
+    # no contentUrl, a 17-digit contentId: Daum's article address
+    by_id = json.dumps({"result": {"contents": [{"contentId": "20251217142749929"}]}}).encode()
+    assert daum.parse_list(Page(url=url, body=by_id)).links == [gold[0]]
+    with pytest.raises(ParseError):
+        daum.parse_list(Page(url=url, body=b'{"success": false, "error": "bad request"}'))

@@ -15,7 +15,7 @@ import pytest
 
 from crawler.dates import KST
 from crawler.extract import extract_article
-from crawler.parsers import ParseError, parse_article, parse_search, seoul
+from crawler.parsers import NotAnArticle, ParseError, parse_article, parse_list, parse_search, seoul
 from crawler.parsers.base import Page
 from tests.conftest import FIXTURES
 
@@ -220,3 +220,63 @@ def test_search_class_path_reads_a_shown_date():
     assert hit.published == "2024-09-02 09:10"
     assert hit.published_at == datetime(2024, 9, 2, 9, 10, tzinfo=KST)
     assert hit.snippet.startswith("반도체 설계")
+
+
+# --- section lists (own fixture; CONFIDENCE.md) -------------------------------------------------
+
+LIST_URL = "https://www.seoul.co.kr/newsList/economy/"
+
+
+def _list_html() -> str:
+    return (FIXTURES / "seoul" / "list_economy_p1.html").read_text("utf-8")
+
+
+def _list(html: str, url: str = LIST_URL):
+    return seoul.parse_list(Page(url=url, body=html.encode("utf-8")))
+
+
+def _list_gold() -> list[str]:
+    hrefs = re.findall(r'<div class="articleTitle"><a href="([^"]+)"', _list_html())
+    return ["https://www.seoul.co.kr" + h for h in hrefs]
+
+
+def test_list_links_in_order_without_the_most_read_box():
+    result = parse_list(Page(url=LIST_URL, body=_list_html().encode("utf-8")))
+    gold = _list_gold()
+    assert len(gold) == 10 and result.links == gold
+    assert not any("/2026/01/04/" in u for u in result.links)  # the "많이 본 뉴스" box
+    assert result.next_url == LIST_URL + "?page=2"
+
+
+@pytest.mark.parametrize(
+    "rewrite",
+    [
+        {"newsBox_row1": "item", "sectionContentWrap": "list", "articleTitle": "t", "h28": "x"},
+        {' class="newsBox_row1"': "", ' class="sectionContentWrap"': "", "<aside": "<div",
+         "</aside>": "</div>"},
+    ],
+    ids=["renamed", "classless"],
+)  # fmt: skip
+def test_list_read_by_structure_when_the_classes_change(rewrite):
+    html = _list_html()
+    for old, new in rewrite.items():
+        assert old in html
+        html = html.replace(old, new)
+    assert _list(html).links == _list_gold()
+
+
+def test_list_paging_from_the_pager_or_the_address_form():
+    html = _list_html()
+    assert _list(html, LIST_URL + "?page=9").next_url == LIST_URL + "?page=10"
+    assert _list(html, LIST_URL + "?page=11").next_url is None  # the pager goes no further
+    start, end = html.index('<div class="pagination">'), html.index("</main>")
+    no_pager = html[:start] + html[end:]
+    assert _list(no_pager, LIST_URL + "?page=3").next_url == LIST_URL + "?page=4"
+
+
+def test_list_page_is_not_an_article_and_a_page_without_a_list_is_a_parse_error():
+    page = Page(url=LIST_URL, body=_list_html().encode("utf-8"))
+    with pytest.raises(NotAnArticle):
+        parse_article(page)
+    with pytest.raises(ParseError):
+        _list("<html><body><p>페이지를 찾을 수 없습니다.</p></body></html>")
