@@ -76,6 +76,8 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
             out["sub"] = args.sub
         if args.date:
             out["date"] = args.date
+        if args.layout:
+            out["layout"] = args.layout
     else:
         if not args.query:
             raise UserError(f"{spider} needs --query")
@@ -280,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--section", help="naver_section: 100..105 or 정치/경제/사회/생활/세계/IT")
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
     c.add_argument("--date", help="naver_section: one day, YYYY-MM-DD")
+    c.add_argument(
+        "--layout",
+        choices=("section", "legacy"),
+        help="naver_section: today's section feed (default) or the old main.naver lists",
+    )
     c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
     c.add_argument(
@@ -317,11 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list[Any]:
-    """Subcommands kept in their own modules (runs, schedule, reparse)."""
+    """Subcommands kept in their own modules (runs, schedule, reparse, canary)."""
     import importlib
 
     mods = []
-    for name in ("crawler.commands.runs", "crawler.commands.schedule", "crawler.commands.reparse"):
+    for name in (
+        "crawler.commands.runs",
+        "crawler.commands.schedule",
+        "crawler.commands.reparse",
+        "crawler.commands.canary",
+    ):
         try:
             mods.append(importlib.import_module(name))
         except ModuleNotFoundError as e:
