@@ -344,7 +344,7 @@ def _command_modules() -> list[Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "crawl":  # a crawl's logging is Scrapy's, at --log-level
+    if args.command not in ("crawl", "canary"):  # theirs is Scrapy's, at --log-level
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)
