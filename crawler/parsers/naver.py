@@ -473,6 +473,8 @@ def parse_article(page: Page) -> ArticleItem:
 # The result list keeps its functional class across deploys (`_infinite_list` is the scroll
 # hook); the wrappers inside it carry hashed per-deploy class names, so nothing below uses them.
 _S_LIST = css("ul.list_news")
+# If the list is rendered by another element: the scroll hook class the loader inserts into.
+_S_LIST_ANY = etree.XPath(f"//*[{_has_class('_infinite_list')} or {_has_class('list_news')}]")
 # `sds-comps-*` are the design-system component names (headline, body text, profile): they name
 # what a node *is*, which is why they survived the 2025→2026 redesign the hashed classes did not.
 # Each is tried tag-qualified first (fast: the class is only tested on spans/divs) and without
@@ -862,7 +864,7 @@ def parse_search(page: Page) -> SearchPage:
     tree = page.tree
     now = _page_time(page)
     query = _query(page, tree)
-    lists = _S_LIST(tree)
+    lists = _S_LIST(tree) or _S_LIST_ANY(tree)
     data, _ = _bootstrap_data(page.text, _ids(lists) if lists else None)
     if not lists and not data:
         raise ParseError(page.url, "naver search: no ul.list_news result list")
