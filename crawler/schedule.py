@@ -145,13 +145,17 @@ def crawl_key(spider: str, query: str | None = None, section: str | None = None)
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate a schedule file; ScheduleError (one line) when anything is wrong."""
     path = Path(path)
+    return parse_schedule(read_toml(path, ScheduleError, "schedule file"), path)
+
+
+def read_toml(path: Path, error: type[ValueError], what: str) -> dict[str, Any]:
+    """A TOML file as a dict; `error` (one line naming the file) when missing or malformed."""
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ScheduleError(f"schedule file not found: {path}") from None
+        raise error(f"{what} not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
-        raise ScheduleError(f"{path}: not valid TOML: {e}") from None
-    return parse_schedule(raw, path)
+        raise error(f"{path}: not valid TOML: {e}") from None
 
 
 def parse_schedule(raw: dict[str, Any], path: Path | None = None) -> Schedule:

@@ -49,7 +49,6 @@ import json
 import logging
 import os
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +60,7 @@ from scrapy.http import Response
 from crawler.dates import KST
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_list, parse_search
 from crawler.parsers.registry import site_key
+from crawler.schedule import read_toml
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import search_url, xhr_headers
 from crawler.spiders.naver_section import section_url
@@ -268,13 +268,7 @@ def parse_set(raw: list[dict[str, Any]], where: str = "page set") -> list[Entry]
 
 
 def load_set(path: str | Path) -> list[Entry]:
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise CanaryError(f"page set not found: {path}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise CanaryError(f"{path}: not valid TOML: {e}") from None
+    raw = read_toml(Path(path), CanaryError, "page set")
     return parse_set(raw.get("page", []), str(path))
 
 

@@ -842,19 +842,38 @@ def _ids(roots: Iterable[Any]) -> set[str]:
 
 
 def _search_page(
-    query: str, page_no: int, markup: list[dict], data: list[dict], now: datetime | None, **kw: Any
+    query: str,
+    url: str,
+    markup: list[dict],
+    data: list[dict],
+    now: datetime | None,
+    next_url: str | None,
+    has_next: bool | None,
+    **kw: Any,
 ) -> SearchPage:
-    """The SearchPage of one page or block: markup first, the renderer's data if it reads none."""
+    """The SearchPage of one page or block: markup first, the renderer's data if it reads none.
+
+    A block with no result in it ends the paging, whatever else it names.
+    """
     drift = _crosscheck(markup, [_data_hit(d, now) for d in data]) if data else []
     chosen = markup
     if not markup and data:
         chosen = [_data_hit(d, now) for d in data]
         drift.append(f"the markup read no result; {len(chosen)} taken from the renderer's data")
+    page_no = page_number(url)
     hits = [
         SearchHit(portal=PORTAL, query=query, page=page_no, rank=i, **fields)
         for i, fields in enumerate(chosen, 1)
     ]
-    return SearchPage(portal=PORTAL, query=query, hits=hits, drift=drift, **kw)
+    return SearchPage(
+        portal=PORTAL,
+        query=query,
+        hits=hits,
+        drift=drift,
+        has_next=has_next if hits else False,
+        next_url=next_url if hits else None,
+        **kw,
+    )
 
 
 def parse_search(page: Page) -> SearchPage:
@@ -871,16 +890,15 @@ def parse_search(page: Page) -> SearchPage:
     markup = _markup_hits(lists, now)
     section = next(lists[0].iterancestors("section"), tree) if lists else tree
     loader = _loader_url(page)
-    n = len(markup) or len(data)
     return _search_page(
         query,
-        page_number(page.url),
+        page.url,
         markup,
         data,
         now,
+        loader,
+        _has_next(section, len(markup) or len(data), loader),
         total_count=_total_count(section),
-        has_next=_has_next(section, n, loader),
-        next_url=loader if n else None,
         result_cap=_result_cap(page, tree),
     )
 
@@ -910,17 +928,8 @@ def _parse_answer(page: Page) -> SearchPage:
     markup = _markup_hits([root], now) if root is not None else []
     nxt = answer.get("url")
     nxt = urljoin(page.url, nxt.strip()) if isinstance(nxt, str) and nxt.strip() else None
-    n = len(markup) or len(data)
     query = dict(parse_qsl(urlsplit(page.url).query)).get("query") or data_query or ""
-    return _search_page(
-        query,
-        page_number(page.url),
-        markup,
-        data,
-        now,
-        has_next=bool(nxt) and n > 0,
-        next_url=nxt if n else None,
-    )
+    return _search_page(query, page.url, markup, data, now, nxt, bool(nxt))
 
 
 # ---------------------------------------------------------------------------------------------

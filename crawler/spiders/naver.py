@@ -170,19 +170,16 @@ class NaverSpider(SearchSpider):
         for out in self.parse_search(response, page, since, until):
             yield out
 
-    def parse_search(
-        self, response: Response, page: int, since: date | None = None, until: date | None = None
+    def search_results(
+        self, result: SearchPage, page: int, since: date | None, until: date | None
     ) -> Iterator[Any]:
-        result = self.search_page(response)
-        if result is None:
-            return
         if result.result_cap and result.result_cap != self.result_cap:
             self.logger.warning(
                 "Naver states a cap of %d results (was %d)", result.result_cap, self.result_cap
             )
             self.result_cap = result.result_cap
-        self.check_window(result, response.url, since, until)
-        yield from self.search_results(result, page, since, until)
+        self.check_window(result, page, since, until)
+        yield from super().search_results(result, page, since, until)
 
     def search_page(self, response: Response) -> SearchPage | None:
         result = super().search_page(response)
@@ -193,7 +190,7 @@ class NaverSpider(SearchSpider):
         return result
 
     def check_window(
-        self, result: SearchPage, url: str, since: date | None, until: date | None
+        self, result: SearchPage, page: int, since: date | None, until: date | None
     ) -> None:
         """Count (and warn loudly about) results dated outside the window that was asked for."""
         if not (since or until):
@@ -209,11 +206,12 @@ class NaverSpider(SearchSpider):
         self.count("naver/window_ignored", len(outside))
         self.ignored_windows.add((since, until))
         self.logger.error(
-            "NAVER IGNORED THE DATE WINDOW? %d of %d results at %s are dated outside %s..%s "
-            "(first: %s %s)",
+            "NAVER IGNORED THE DATE WINDOW? %d of %d results of %r, block %d, are dated outside "
+            "%s..%s (first: %s %s)",
             len(outside),
             len(result.hits),
-            url,
+            self.query,
+            page,
             since,
             until,
             outside[0].published,

@@ -121,7 +121,9 @@ class NaverSectionSpider(SosikSpider):
                 yield self.list_request(day, 1)
             else:
                 yield self.feed_request(
-                    day_url(self.sid1, day, self.sid2) if day else section_url(self.sid1, self.sid2),
+                    day_url(self.sid1, day, self.sid2)
+                    if day
+                    else section_url(self.sid1, self.sid2),
                     day,
                     1,
                 )
@@ -132,21 +134,11 @@ class NaverSectionSpider(SosikSpider):
         headers = xhr_headers(section_url(self.sid1, self.sid2)) if page > 1 or day else None
         return scrapy.Request(
             url,
-            callback=self.parse_feed,
+            callback=self.parse_list,
             errback=self.feed_failed,
             headers=headers,
-            cb_kwargs={"day": day, "page": page},
+            cb_kwargs={"day": day, "page": page, "feed": True},
         )
-
-    def parse_feed(self, response: Response, day: date | None, page: int) -> Iterator[Any]:
-        parsed = self.list_page(response)
-        if parsed is None:
-            return
-        result, new = parsed
-        for url in new:
-            yield self.article_request(url, [url])
-        if result.next_url and new and page < MAX_PAGES and not self.at_limit(page):
-            yield self.feed_request(result.next_url, day, page + 1)
 
     def feed_failed(self, failure: Any) -> Iterator[Any]:
         """The feed's first address failed: the legacy list for that day; later blocks: an error."""
@@ -172,15 +164,23 @@ class NaverSectionSpider(SosikSpider):
             cb_kwargs={"day": day, "page": page},
         )
 
-    def parse_list(self, response: Response, day: date | None, page: int) -> Iterator[Any]:
+    # -- both --------------------------------------------------------------------------------
+    def parse_list(
+        self, response: Response, day: date | None, page: int, feed: bool = False
+    ) -> Iterator[Any]:
+        """A page or block's new links, then the next one: the feed's cursor, or page + 1."""
         parsed = self.list_page(response)
         if parsed is None:
             return
-        _, new = parsed
+        result, new = parsed
         for url in new:
             yield self.article_request(url, [url])
-        if new and page < MAX_PAGES and not self.at_limit(page):
+        if not new or page >= MAX_PAGES or self.at_limit(page):
+            return
+        if not feed:
             yield self.list_request(day, page + 1)
+        elif result.next_url:
+            yield self.feed_request(result.next_url, day, page + 1)
 
     def at_limit(self, page: int) -> bool:
         return bool(self.max_pages and page >= self.max_pages)
