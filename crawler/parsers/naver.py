@@ -746,7 +746,8 @@ def _bootstrap_data(text: str, ids: set[str] | None) -> tuple[list[dict], str | 
 def _data_hit(d: dict, now: datetime | None) -> dict:
     """One result object of the renderer's data in _hit's shape."""
     prof = d.get("sourceProfile") or {}
-    subs = [s for s in prof.get("subTexts") or [] if isinstance(s, dict)]
+    subs = prof.get("subTexts")
+    subs = [s for s in subs if isinstance(s, dict)] if isinstance(subs, list) else []
     published = next(
         (t for t in (html_text(str(s.get("text") or "")) for s in subs) if _S_DATE.match(t)), None
     )
@@ -800,13 +801,20 @@ def _loader_url(page: Page) -> str | None:
         lit = _JS_STR_BODY.match(text, m.end())
         if lit is None or "start=" not in lit.group(1):
             continue
-        url = _js_string(lit.group(1))
-        if urlsplit(url).scheme in ("http", "https", "") and "naver" in (
-            urlsplit(urljoin(page.url, url)).hostname or ""
-        ):
-            found.append(urljoin(page.url, url))
+        url = _absolute_url(page.url, _js_string(lit.group(1)))
+        if url and "naver" in (urlsplit(url).hostname or ""):
+            found.append(url)
     # The loader's own request names an API path; any other `url:` paging by start= is a guess.
     return next((u for u in found if "/api/" in u), found[0] if found else None)
+
+
+def _absolute_url(base: str, url: str) -> str | None:
+    """`url` resolved against `base` if it is an http(s) address at all; else None."""
+    try:
+        out = urljoin(base, url.strip())
+        return out if url.strip() and urlsplit(out).scheme in ("http", "https") else None
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        return None
 
 
 def _result_cap(page: Page, tree: Any) -> int | None:
@@ -927,7 +935,7 @@ def _parse_answer(page: Page) -> SearchPage:
     data, data_query = _bootstrap_data(script, _ids([root]) if root is not None else None)
     markup = _markup_hits([root], now) if root is not None else []
     nxt = answer.get("url")
-    nxt = urljoin(page.url, nxt.strip()) if isinstance(nxt, str) and nxt.strip() else None
+    nxt = _absolute_url(page.url, nxt) if isinstance(nxt, str) else None
     query = dict(parse_qsl(urlsplit(page.url).query)).get("query") or data_query or ""
     return _search_page(query, page.url, markup, data, now, nxt, bool(nxt))
 
