@@ -282,12 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--section", help="naver_section: 100..105 or 정치/경제/사회/생활/세계/IT")
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
     c.add_argument("--date", help="naver_section: one day, YYYY-MM-DD")
+    c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument(
         "--layout",
         choices=("section", "legacy"),
         help="naver_section: today's section feed (default) or the old main.naver lists",
     )
-    c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
     c.add_argument(
         "--incremental",

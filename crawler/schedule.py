@@ -34,11 +34,11 @@ from crawler.dates import KST, parse_date_arg
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 SECTION_PORTAL = "naver_section"
-COMMANDS = ("canary",)  # jobs that run another sosik command than `crawl`
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_TIMEZONE = "Asia/Seoul"
+COMMANDS = ("canary",)  # jobs that run another sosik command than `crawl`
 # Statuses after which a job's next window may start where this run started: the crawl
 # finished and stored what it could (`errors` lists the pages it could not fetch or parse).
 SUCCESS_STATUSES = ("ok", "errors")
