@@ -76,8 +76,6 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
             out["sub"] = args.sub
         if args.date:
             out["date"] = args.date
-        if args.layout:
-            out["layout"] = args.layout
     else:
         if not args.query:
             raise UserError(f"{spider} needs --query")
@@ -94,6 +92,8 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
         out["articles"] = "0"
     if args.incremental:
         out["incremental"] = "1"
+    if args.layout and spider == "naver_section":
+        out["layout"] = args.layout
     return out
 
 
