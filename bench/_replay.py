@@ -370,6 +370,8 @@ def crawl(
             str(SID1),
             "--sub",
             SID2,
+            "--layout",  # the synthetic site serves the legacy main.naver lists
+            "legacy",
             "--since",
             first.isoformat(),
             "--until",

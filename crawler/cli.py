@@ -105,6 +105,8 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
         out["articles"] = "0"
     if args.incremental:
         out["incremental"] = "1"
+    if args.layout and spider == "naver_section":
+        out["layout"] = args.layout
     return out
 
 
@@ -300,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
     c.add_argument("--date", help="naver_section, daum_section: one day, YYYY-MM-DD")
     c.add_argument("--url", action="append", help="list: a section list page to crawl")
+    c.add_argument(
+        "--layout",
+        choices=("section", "legacy"),
+        help="naver_section: today's section feed (default) or the old main.naver lists",
+    )
     c.add_argument("--no-articles", action="store_true", help="store search hits only")
     c.add_argument(
         "--incremental",
@@ -336,11 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list[Any]:
-    """Subcommands kept in their own modules (runs, schedule, reparse)."""
+    """Subcommands kept in their own modules (runs, schedule, reparse, canary)."""
     import importlib
 
     mods = []
-    for name in ("crawler.commands.runs", "crawler.commands.schedule", "crawler.commands.reparse"):
+    for name in (
+        "crawler.commands.runs",
+        "crawler.commands.schedule",
+        "crawler.commands.reparse",
+        "crawler.commands.canary",
+    ):
         try:
             mods.append(importlib.import_module(name))
         except ModuleNotFoundError as e:
@@ -351,7 +363,7 @@ def _command_modules() -> list[Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command != "crawl":  # a crawl's logging is Scrapy's, at --log-level
+    if args.command not in ("crawl", "canary"):  # theirs is Scrapy's, at --log-level
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or 0)

@@ -83,6 +83,9 @@ class SearchPage:
     hits: list[SearchHit]
     total_count: int | None = None  # the portal's hit count, when shown
     has_next: bool | None = None  # None when the page does not say
+    next_url: str | None = None  # where the next block comes from, when the page names it
+    result_cap: int | None = None  # the most results the portal serves, when the page says
+    drift: list[str] = field(default_factory=list)  # two readings of the page that disagree
 
     @property
     def total_shown(self) -> int:

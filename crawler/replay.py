@@ -34,6 +34,7 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    body: bytes = b""  # e.g. a 200 whose JSON says "nothing this time" ({"collection": null})
 
 
 @dataclass(slots=True)
@@ -147,10 +148,15 @@ class ReplayServer:
         self.stop()
 
     def inject(
-        self, url_part: str, status: int, headers: dict[str, str] | None = None, times: int = 1
+        self,
+        url_part: str,
+        status: int,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        body: bytes = b"",
     ) -> None:
         with self._lock:
-            self.faults.append(Fault(url_part, status, headers or {}, times))
+            self.faults.append(Fault(url_part, status, headers or {}, times, body))
 
     def requested(self, url_part: str = "") -> list[str]:
         with self._lock:
@@ -162,7 +168,7 @@ class ReplayServer:
             for fault in self.faults:
                 if fault.times > 0 and fault.url_part in original:
                     fault.times -= 1
-                    return fault.status, fault.headers, b""
+                    return fault.status, fault.headers, fault.body
         if original.endswith("/robots.txt"):
             saved = self.store.match(original)
             if saved is None:

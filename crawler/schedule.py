@@ -7,6 +7,11 @@
     pages = 3                        # or a date window: days = 2 / since = "2024-08-01"
     every = "15m"                    # or cron = "*/30 * * * *"
 
+    [[job]]
+    name = "canary"
+    command = "canary"               # not a crawl: `sosik canary` (optional: portal = …)
+    cron = "0 7 * * *"
+
 Everything here is pure: `load_schedule` validates the file and says in one line what is wrong
 with it; `due_jobs(jobs, last_runs, now)` takes the time it is asked about, so the scheduler's
 tests inject the clock instead of sleeping. `crawl_commands` turns a job into the `sosik crawl`
@@ -33,12 +38,14 @@ JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_TIMEZONE = "Asia/Seoul"
+COMMANDS = ("canary",)  # jobs that run another sosik command than `crawl`
 # Statuses after which a job's next window may start where this run started: the crawl
 # finished and stored what it could (`errors` lists the pages it could not fetch or parse).
 SUCCESS_STATUSES = ("ok", "errors")
 
 JOB_KEYS = {
     "name",
+    "command",
     "portal",
     "portals",
     "query",
@@ -58,7 +65,9 @@ JOB_KEYS = {
     "stop_at_known",
     "settings",
 }
-DEFAULT_KEYS = JOB_KEYS - {"name", "cron", "every", "query", "queries", "section", "sections"}
+DEFAULT_KEYS = JOB_KEYS - {
+    "name", "command", "cron", "every", "query", "queries", "section", "sections",
+}  # fmt: skip
 
 
 class ScheduleError(ValueError):
@@ -85,6 +94,7 @@ class Job:
     resume_window: bool = True  # start where the last successful run started
     stop_at_known: bool = True  # stop paging at a result page whose hits are all stored
     settings: dict[str, str] = field(default_factory=dict)
+    command: str | None = None  # not a crawl: `sosik <command>` (COMMANDS)
 
     @property
     def when(self) -> str:
@@ -135,13 +145,17 @@ def crawl_key(spider: str, query: str | None = None, section: str | None = None)
 def load_schedule(path: str | Path) -> Schedule:
     """Read and validate a schedule file; ScheduleError (one line) when anything is wrong."""
     path = Path(path)
+    return parse_schedule(read_toml(path, ScheduleError, "schedule file"), path)
+
+
+def read_toml(path: Path, error: type[ValueError], what: str) -> dict[str, Any]:
+    """A TOML file as a dict; `error` (one line naming the file) when missing or malformed."""
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
-        raise ScheduleError(f"schedule file not found: {path}") from None
+        raise error(f"{what} not found: {path}") from None
     except tomllib.TOMLDecodeError as e:
-        raise ScheduleError(f"{path}: not valid TOML: {e}") from None
-    return parse_schedule(raw, path)
+        raise error(f"{path}: not valid TOML: {e}") from None
 
 
 def parse_schedule(raw: dict[str, Any], path: Path | None = None) -> Schedule:
@@ -190,6 +204,8 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
         raise ScheduleError(
             f"{label}: `name` is required: letters, digits, '.', '_' or '-', up to 63 characters"
         )
+    if d.get("command") is not None:
+        return _command_job(d, name, label)
     portals = _portals(_strings(d, "portal", "portals", label), label)
     queries = _strings(d, "query", "queries", label)
     sections = _strings(d, "section", "sections", label)
@@ -210,13 +226,7 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
             raise ScheduleError(f"{label}: {', '.join(portals)} needs `query` or `queries`")
         if sections:
             raise ScheduleError(f"{label}: `section` is only for naver_section, daum_section")
-    cron, every = d.get("cron"), d.get("every")
-    if (cron is None) == (every is None):
-        raise ScheduleError(f'{label}: give exactly one of cron = "*/30 * * * *" or every = "15m"')
-    if cron is not None:
-        if not isinstance(cron, str) or not croniter.is_valid(cron) or len(cron.split()) != 5:
-            raise ScheduleError(f"{label}: cron {cron!r} is not a five-field cron expression")
-    interval = _every(every, label) if every is not None else None
+    cron, interval = _when(d, label)
     pages = d.get("pages")
     if pages is not None and (not isinstance(pages, int) or isinstance(pages, bool) or pages < 0):
         raise ScheduleError(f"{label}: pages must be a whole number >= 0 (0 = every page)")
@@ -231,9 +241,6 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
     sort = d.get("sort", "recent")
     if sort not in ("recent", "relevance"):
         raise ScheduleError(f"{label}: sort must be recent or relevance, not {sort!r}")
-    settings = d.get("settings", {})
-    if not isinstance(settings, dict):
-        raise ScheduleError(f"{label}: settings must be a table of NAME = value")
     return Job(
         name=name,
         portals=portals,
@@ -250,8 +257,49 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
         every=interval,
         resume_window=_flag(d, "resume_window", True, label),
         stop_at_known=_flag(d, "stop_at_known", True, label),
-        settings={str(k): _setting(v) for k, v in settings.items()},
+        settings=_settings(d, label),
     )
+
+
+def _command_job(d: dict[str, Any], name: str, label: str) -> Job:
+    """A job that runs `sosik <command>` (the canary) instead of a crawl."""
+    command = d["command"]
+    if command not in COMMANDS:
+        raise ScheduleError(f"{label}: command must be one of {', '.join(COMMANDS)}")
+    wrong = {"query", "queries", "section", "sections"} & set(d)
+    if wrong:
+        raise ScheduleError(f"{label}: command {command} takes no {', '.join(sorted(wrong))}")
+    portals = _strings(d, "portal", "portals", label)
+    bad = set(portals) - set(SEARCH_PORTALS)
+    if bad:
+        raise ScheduleError(f"{label}: unknown portal(s) {', '.join(sorted(bad))} for {command}")
+    cron, every = _when(d, label)
+    return Job(
+        name=name,
+        portals=portals,
+        cron=cron,
+        every=every,
+        settings=_settings(d, label),
+        command=command,
+    )
+
+
+def _when(d: dict[str, Any], label: str) -> tuple[str | None, timedelta | None]:
+    """(cron, every) of a job: exactly one of them, checked."""
+    cron, every = d.get("cron"), d.get("every")
+    if (cron is None) == (every is None):
+        raise ScheduleError(f'{label}: give exactly one of cron = "*/30 * * * *" or every = "15m"')
+    if cron is not None:
+        if not isinstance(cron, str) or not croniter.is_valid(cron) or len(cron.split()) != 5:
+            raise ScheduleError(f"{label}: cron {cron!r} is not a five-field cron expression")
+    return cron, _every(every, label) if every is not None else None
+
+
+def _settings(d: dict[str, Any], label: str) -> dict[str, str]:
+    settings = d.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ScheduleError(f"{label}: settings must be a table of NAME = value")
+    return {str(k): _setting(v) for k, v in settings.items()}
 
 
 def _strings(d: dict[str, Any], one: str, many: str, label: str) -> tuple[str, ...]:
@@ -400,6 +448,11 @@ def crawl_commands(
     successful run. `stop_at_known` applies to search portals (a section list already stops
     where it brings no new link).
     """
+    if job.command:
+        argv = [job.command, *(a for p in job.portals for a in ("--portal", p))]
+        for k, v in job.settings.items():
+            argv += ["-s", f"{k}={v}"]
+        return [Crawl(job.command, tuple(argv))]
     last_success = last_success or {}
     out: list[Crawl] = []
     targets: list[tuple[str, str | None, str | None]] = []

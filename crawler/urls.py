@@ -106,6 +106,8 @@ def page_kind(url: str) -> str:
     host, path = (parts.hostname or "").lower(), parts.path
     if host.startswith("search.") or path.rsplit("/", 1)[-1].startswith("search"):
         return "search"
+    if host.endswith("search.naver.com") and "/api/" in path:  # the search page's loader
+        return "search"
     if path in _LIST_PATHS and "aid=" not in parts.query:
         return "list"
     if host.endswith("yna.co.kr") and not path.startswith("/view/"):

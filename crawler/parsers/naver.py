@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
+import lxml.html
 from lxml import etree
 
 from crawler.dates import KST, parse_datetime
@@ -38,6 +40,7 @@ from crawler.parsers.base import (
     by_id,
     css,
     first,
+    html_text,
     lines_of,
     meta,
     norm,
@@ -450,12 +453,28 @@ def parse_article(page: Page) -> ArticleItem:
 
 
 # ---------------------------------------------------------------------------------------------
-# Search (search.naver.com, where=news)
+# Search (search.naver.com, where=news, and its infinite-scroll loader)
 # ---------------------------------------------------------------------------------------------
+#
+# search.naver.com renders the first block of results only. Every further block comes from the
+# page's infinite-scroll loader: an XHR whose URL the page carries in an inline script
+# (`new …({url:"https://s.search.naver.com/p/newssearch/3/api/tab/more?…&start=11",
+# insertTarget:"._infinite_list"…})`) and which answers JSON
+# `{"collection": [{"html": "<the next items>", "script": "…"}], "url": "<the next loader URL>"}`.
+# Both are read here: a page, or an answer (the body is JSON), into one SearchPage whose
+# `next_url` is the next block's address as Naver gave it (docs/sources.md).
+#
+# Results are read twice where the page allows it: from the markup (below), and from the data
+# the client renderer is started with (`entry.bootstrap(el, {"meta":…, "body":…})` in a script:
+# title, titleHref, content, sourceProfile with its sub-texts). The markup is the answer; the
+# data fills in when the markup reads nothing, and a disagreement between the two is reported
+# in `SearchPage.drift`, which is how a markup change shows before it costs results.
 
 # The result list keeps its functional class across deploys (`_infinite_list` is the scroll
 # hook); the wrappers inside it carry hashed per-deploy class names, so nothing below uses them.
 _S_LIST = css("ul.list_news")
+# If the list is rendered by another element: the scroll hook class the loader inserts into.
+_S_LIST_ANY = etree.XPath(f"//*[{_has_class('_infinite_list')} or {_has_class('list_news')}]")
 # `sds-comps-*` are the design-system component names (headline, body text, profile): they name
 # what a node *is*, which is why they survived the 2025→2026 redesign the hashed classes did not.
 # Each is tried tag-qualified first (fast: the class is only tested on spans/divs) and without
@@ -471,6 +490,7 @@ _S_PRESS = etree.XPath(
 _S_PRESS_ALT = etree.XPath("string(descendant::img[1]/@alt)")
 _S_SUBTEXT = css(".sds-comps-profile-info-subtext")
 _S_HREFS = etree.XPath("descendant::a/@href", smart_strings=False)
+_S_IDS = etree.XPath("descendant-or-self::*/@id", smart_strings=False)
 # Legacy paging (before infinite scroll: div.sc_page right under the news section) and the old
 # "1-10 / 1,234건" counter in its head; looked for two levels down from the section only.
 _S_NEXT_BUTTON = etree.XPath(
@@ -484,8 +504,34 @@ _S_DATE = re.compile(
 _S_COUNT_RX = re.compile(r"([\d,]+)\s*건")
 _HF_TIME = re.compile(r'headerfooter_time_(year|month|day|hour|minute|second)_s\s*=\s*"(\d+)"')
 _G_QUERY = re.compile(r'g_query\s*=\s*"((?:[^"\\]|\\.)*)"')
-# The infinite-scroll loader's request for the next block of results (".../tab/more?...start=").
-_MORE_API = "/api/tab/more?"
+# The loader's request: a `url:"…"` property of a script object whose value pages by `start=`
+# (the path has changed before, /newssearch/3/ → /4/, so it is never assumed).
+_S_LOADER = re.compile(r'url["\']?\s*:\s*"')
+_JS_STR_BODY = re.compile(r'([^"\\]*(?:\\.[^"\\]*)*)"')
+# "네이버 검색은 … 뉴스 검색결과를 2,000건까지 제공합니다" (hidden until the cap is reached).
+_S_CAP_IDS = "news_max_display"
+_S_CAP = re.compile(r"([\d,]+)\s*건\s*까지")
+_S_CAP_TEXT = re.compile(r"검색\s*결과를?\s*([\d,]+)\s*건\s*까지")
+# The renderer's start: `….bootstrap(document.getElementById("fdr-…"), {…data…}, {…})`.
+_S_BOOT = re.compile(
+    r"""\.bootstrap\(\s*(?:[\w$.]+\(\s*["']([^"']*)["']\s*\)|[^,()]*)\s*,\s*(?=\{)"""
+)
+
+
+class EmptyAnswer(ParseError):
+    """The loader answered `{"collection": null}`: a transient failure, never the last block."""
+
+
+def is_empty_answer(body: bytes) -> bool:
+    """Whether a loader answer is `{"collection": null}` (to be retried, not read)."""
+    head = body.lstrip()[:1]
+    if head != b"{":
+        return False
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "collection" in data and data["collection"] is None
 
 
 def _page_time(page: Page) -> datetime | None:
@@ -516,14 +562,25 @@ def _query(page: Page, tree: Any) -> str:
     m = _G_QUERY.search(text, i) if i >= 0 else None
     if m is None:
         return title
+    return _js_string(m.group(1))
+
+
+def _js_string(body: str) -> str:
+    """The value of a double-quoted JS string literal's body (\\" \\uXXXX \\xXX \\' escapes)."""
+    if "\\" not in body:
+        return body
+    fixed = _JS_X.sub(r"\\u00\1", body.replace("\\'", "'"))
     try:
-        return json.loads(f'"{m.group(1)}"')  # a JS string literal: \" and \uXXXX escapes
+        return json.loads(f'"{fixed}"', strict=False)
     except ValueError:
-        return m.group(1)
+        return body
 
 
-def _page_no(url: str) -> int:
-    """Which result page this is: Naver pages by `start` (1, 11, 21, … for 10 a page)."""
+_JS_X = re.compile(r"\\x([0-9A-Fa-f]{2})")
+
+
+def page_number(url: str) -> int:
+    """Which result block a URL asks for: Naver pages by `start` (1, 11, 21, … for 10 a block)."""
     start = dict(parse_qsl(urlsplit(url).query)).get("start", "1")
     return (int(start) - 1) // 10 + 1 if start.isdigit() and int(start) > 0 else 1
 
@@ -557,6 +614,11 @@ def _up_to(el: Any, stop: Any) -> list[Any]:
     return out
 
 
+def _is_naver_copy(href: str) -> bool:
+    """A Naver article address (n.news, m.entertain, m.sports), not a press or profile page."""
+    return ("/article/" in href or "aid=" in href) and naver_ids(href) is not None
+
+
 def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | None) -> dict:
     publisher = norm(_S_PRESS(profile)) or norm(_S_PRESS_ALT(profile)).removesuffix(
         "의 프로필 이미지"
@@ -566,11 +628,9 @@ def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | No
         (t for t in (text_of(n) for n in _S_SUBTEXT(profile)) if _S_DATE.match(t)),
         None,
     )
-    # The "네이버뉴스" link: a profile link that is a Naver article address (n.news, m.entertain,
-    # m.sports); the press-name link goes to media.naver.com/press/… and carries no ids.
-    portal_url = next(
-        (h for h in _S_HREFS(profile) if ("/article/" in h or "aid=" in h) and naver_ids(h)), None
-    )
+    # The "네이버뉴스" link: a profile link that is a Naver article address; the press-name link
+    # goes to media.naver.com/press/… and carries no ids.
+    portal_url = next((h for h in _S_HREFS(profile) if _is_naver_copy(h)), None)
     # The snippet sits next to the title link; the whole item is searched only if it does not.
     snippet = _text(_either(_S_SNIPPET, anchor.getparent())) or _text(_either(_S_SNIPPET, item))
     return {
@@ -584,39 +644,9 @@ def _hit(item: Any, anchor: Any, headline: Any, profile: Any, now: datetime | No
     }
 
 
-def _has_next(page: Page, section: Any, hits: int) -> bool | None:
-    """Whether another result page exists: the legacy next button, or the scroll loader's URL.
-
-    A list with no result in it ends the paging whatever else the page carries, so a spider
-    never walks empty pages up to the result cap.
-    """
-    if hits == 0:
-        return False
-    disabled = _S_NEXT_BUTTON(section)
-    if disabled:
-        return disabled[0] != "true"
-    text = page.text
-    i = text.find(_MORE_API)
-    if i >= 0 and "start=" in text[i : i + 2000]:
-        return True
-    return None
-
-
-def _total_count(section: Any) -> int | None:
-    m = _S_COUNT_RX.search(_S_COUNT(section))
-    return int(m.group(1).replace(",", "")) if m else None
-
-
-def parse_search(page: Page) -> SearchPage:
-    """A news search result page: ranked hits (nested related-news clusters left out)."""
-    tree = page.tree
-    now = _page_time(page)
-    query = _query(page, tree)
-    lists = _S_LIST(tree)
-    if not lists:
-        raise ParseError(page.url, "naver search: no ul.list_news result list")
-    page_no = _page_no(page.url)
-    hits: list[SearchHit] = []
+def _markup_hits(lists: Iterable[Any], now: datetime | None) -> list[dict]:
+    """The results of the result list(s), nested related-news clusters left out."""
+    hits: list[dict] = []
     taken: set[Any] = set()
     for ul in lists:
         profiles = _first_profiles(ul)
@@ -634,18 +664,280 @@ def parse_search(page: Page) -> SearchPage:
             if any(a in taken for a in chain[at:]):
                 continue
             taken.add(item)
-            fields = _hit(item, anchor, headline, profiles[item], now)
-            hits.append(
-                SearchHit(portal=PORTAL, query=query, page=page_no, rank=len(hits) + 1, **fields)
-            )
-    section = next(lists[0].iterancestors("section"), tree)
+            hits.append(_hit(item, anchor, headline, profiles[item], now))
+    return hits
+
+
+# --- the renderer's data (entry.bootstrap) ----------------------------------------------------
+
+
+# A JS object literal as JSON: bare keys quoted, 'strings' re-quoted, !0/!1/undefined as values,
+# trailing commas dropped.
+# Strings are matched first, so nothing inside one is ever rewritten. The page's own start-up
+# call is minified JS (`{meta:{query:"…"},…}`); the loader's answer ships JSON as is.
+_JS_TO_JSON = re.compile(
+    r""""[^"\\]*(?:\\.[^"\\]*)*"|'([^'\\]*(?:\\.[^'\\]*)*)'|([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)"""
+    r"""|!([01])(?![\w$])|(?<=[:,\[])undefined(?![\w$])|(,)\s*(?=[\]}])"""
+)
+_DECODER = json.JSONDecoder(strict=False)
+
+
+def _js_fix(m: re.Match) -> str:
+    if m.group(3) is not None:
+        return f'{m.group(2)}"{m.group(3)}"{m.group(4)}'
+    if m.group(5) is not None:
+        return "true" if m.group(5) == "0" else "false"
+    if m.group(6) is not None:  # a trailing comma
+        return ""
+    if m.group(1) is not None:
+        return json.dumps(_js_string(m.group(1).replace('"', '\\"')), ensure_ascii=False)
+    text = m.group(0)
+    return "null" if text == "undefined" else text
+
+
+def _js_data(text: str, pos: int) -> Any:
+    """The JSON or JS object literal at `pos` (up to the end of its script) as Python data."""
+    end = text.find("</script", pos)
+    chunk = text[pos : end if end >= 0 else len(text)]
+    try:
+        return _DECODER.raw_decode(chunk)[0]
+    except ValueError:
+        return _DECODER.raw_decode(_JS_TO_JSON.sub(_js_fix, chunk))[0]
+
+
+def _news_items(node: Any, out: list[dict]) -> None:
+    """Every result in the renderer's data: an object with a title, its link and a source
+    profile. Not descended into, so a result's nested related-news cluster stays out."""
+    if isinstance(node, dict):
+        if isinstance(node.get("titleHref"), str) and isinstance(node.get("sourceProfile"), dict):
+            out.append(node)
+            return
+        for v in node.values():
+            _news_items(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _news_items(v, out)
+
+
+def _bootstrap_data(text: str, ids: set[str] | None) -> tuple[list[dict], str | None]:
+    """(result objects, query) from every renderer start-up call in `text`.
+
+    With `ids`, a call counts only when the element it renders into is one of them (a result
+    list's blocks): other boxes on the page are rendered the same way.
+    """
+    items: list[dict] = []
+    query = None
+    for m in _S_BOOT.finditer(text):
+        target = m.group(1)
+        if ids is not None and target is not None and target not in ids:
+            continue
+        try:
+            data = _js_data(text, m.end())
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        meta_q = data.get("meta", {}).get("query") if isinstance(data.get("meta"), dict) else None
+        query = query or (meta_q if isinstance(meta_q, str) else None)
+        _news_items(data.get("body"), items)
+    return items, query
+
+
+def _data_hit(d: dict, now: datetime | None) -> dict:
+    """One result object of the renderer's data in _hit's shape."""
+    prof = d.get("sourceProfile") or {}
+    subs = prof.get("subTexts")
+    subs = [s for s in subs if isinstance(s, dict)] if isinstance(subs, list) else []
+    published = next(
+        (t for t in (html_text(str(s.get("text") or "")) for s in subs) if _S_DATE.match(t)), None
+    )
+    portal_url = next(
+        (h for h in (s.get("textHref") for s in subs) if isinstance(h, str) and _is_naver_copy(h)),
+        None,
+    )
+    return {
+        "title": html_text(str(d.get("title") or "")),
+        "url": str(d.get("titleHref") or "").strip(),
+        "portal_url": portal_url,
+        "publisher": html_text(str(prof.get("title") or "")) or None,
+        "published": published,
+        "published_at": parse_datetime(published, now) if published else None,
+        "snippet": html_text(str(d.get("content") or "")) or None,
+    }
+
+
+def _crosscheck(markup: list[dict], data: list[dict]) -> list[str]:
+    """Where the markup's results and the renderer's data disagree, in a few readable lines."""
+    if not data or not markup:
+        return []
+    out = []
+    a = Counter(h["url"] for h in markup)
+    b = Counter(h["url"] for h in data)
+    if a != b:
+        only_m, only_d = list((a - b).elements()), list((b - a).elements())
+        out.append(
+            f"markup has {len(markup)} results, data {len(data)}; only in markup: "
+            f"{only_m[:2]}, only in data: {only_d[:2]}"
+        )
+    seen = {h["url"]: h for h in data}
+    for h in markup:
+        d = seen.get(h["url"])
+        if d is None:
+            continue
+        for f in ("title", "publisher", "published"):
+            if norm(h[f]) != norm(d[f]):  # a field one reading lacks counts too
+                out.append(f"{f} of {h['url']}: markup {h[f]!r}, data {d[f]!r}")
+    return out[:5]
+
+
+# --- the page and the loader's answers --------------------------------------------------------
+
+
+def _loader_url(page: Page) -> str | None:
+    """The next block's address as the page's loader script gives it."""
+    text = page.text
+    found = []
+    for m in _S_LOADER.finditer(text):
+        lit = _JS_STR_BODY.match(text, m.end())
+        if lit is None or "start=" not in lit.group(1):
+            continue
+        url = _absolute_url(page.url, _js_string(lit.group(1)))
+        if url and "naver" in (urlsplit(url).hostname or ""):
+            found.append(url)
+    # The loader's own request names an API path; any other `url:` paging by start= is a guess.
+    return next((u for u in found if "/api/" in u), found[0] if found else None)
+
+
+def _absolute_url(base: str, url: str) -> str | None:
+    """`url` resolved against `base` if it is an http(s) address at all; else None."""
+    try:
+        out = urljoin(base, url.strip())
+        return out if url.strip() and urlsplit(out).scheme in ("http", "https") else None
+    except ValueError:  # e.g. a bracketed host that is no IPv6 address
+        return None
+
+
+def _result_cap(page: Page, tree: Any) -> int | None:
+    """The most results Naver serves for a query, as the page states it ("2,000건까지")."""
+    box = first(by_id(tree, ids=_S_CAP_IDS))
+    m = _S_CAP.search(text_of(box)) if box is not None else None
+    if m is None:
+        m = _S_CAP_TEXT.search(page.text)
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def _has_next(section: Any, hits: int, loader: str | None) -> bool | None:
+    """Whether another result block exists: the legacy next button, or the loader's URL.
+
+    A list with no result in it ends the paging whatever else the page carries, so a spider
+    never walks empty pages up to the result cap.
+    """
+    if hits == 0:
+        return False
+    disabled = _S_NEXT_BUTTON(section)
+    if disabled:
+        return disabled[0] != "true"
+    return True if loader else None
+
+
+def _total_count(section: Any) -> int | None:
+    m = _S_COUNT_RX.search(_S_COUNT(section))
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def _ids(roots: Iterable[Any]) -> set[str]:
+    return {i for r in roots for i in _S_IDS(r)}
+
+
+def _search_page(
+    query: str,
+    url: str,
+    markup: list[dict],
+    data: list[dict],
+    now: datetime | None,
+    next_url: str | None,
+    has_next: bool | None,
+    **kw: Any,
+) -> SearchPage:
+    """The SearchPage of one page or block: markup first, the renderer's data if it reads none.
+
+    A block with no result in it ends the paging, whatever else it names.
+    """
+    drift = _crosscheck(markup, [_data_hit(d, now) for d in data]) if data else []
+    chosen = markup
+    if not markup and data:
+        chosen = [_data_hit(d, now) for d in data]
+        drift.append(f"the markup read no result; {len(chosen)} taken from the renderer's data")
+    page_no = page_number(url)
+    hits = [
+        SearchHit(portal=PORTAL, query=query, page=page_no, rank=i, **fields)
+        for i, fields in enumerate(chosen, 1)
+    ]
     return SearchPage(
         portal=PORTAL,
         query=query,
         hits=hits,
-        total_count=_total_count(section),
-        has_next=_has_next(page, section, len(hits)),
+        drift=drift,
+        has_next=has_next if hits else False,
+        next_url=next_url if hits else None,
+        **kw,
     )
+
+
+def parse_search(page: Page) -> SearchPage:
+    """A news search page, or a loader answer (JSON), into ranked hits and the next block."""
+    if page.body.lstrip()[:1] == b"{":
+        return _parse_answer(page)
+    tree = page.tree
+    now = _page_time(page)
+    query = _query(page, tree)
+    lists = _S_LIST(tree) or _S_LIST_ANY(tree)
+    data, _ = _bootstrap_data(page.text, _ids(lists) if lists else None)
+    if not lists and not data:
+        raise ParseError(page.url, "naver search: no ul.list_news result list")
+    markup = _markup_hits(lists, now)
+    section = next(lists[0].iterancestors("section"), tree) if lists else tree
+    loader = _loader_url(page)
+    return _search_page(
+        query,
+        page.url,
+        markup,
+        data,
+        now,
+        loader,
+        _has_next(section, len(markup) or len(data), loader),
+        total_count=_total_count(section),
+        result_cap=_result_cap(page, tree),
+    )
+
+
+def _parse_answer(page: Page) -> SearchPage:
+    """A loader answer: `{"collection": [{"html", "script"}…], "url": next}`."""
+    try:
+        answer = json.loads(page.text)
+    except ValueError as e:
+        raise ParseError(page.url, f"naver search: loader answer is not JSON ({e})") from None
+    if not isinstance(answer, dict) or "collection" not in answer:
+        raise ParseError(page.url, "naver search: loader answer without a collection")
+    coll = answer["collection"]
+    if coll is None:
+        raise EmptyAnswer(page.url, "naver search: the loader answered collection: null")
+    parts = [c for c in (coll if isinstance(coll, list) else [coll]) if isinstance(c, dict)]
+    html = "".join(c["html"] for c in parts if isinstance(c.get("html"), str))
+    script = "\n".join(c["script"] for c in parts if isinstance(c.get("script"), str))
+    now = page.fetched_at
+    root = None
+    if html.strip():
+        try:
+            root = lxml.html.fragment_fromstring(html, create_parent="div")
+        except (etree.ParserError, ValueError) as e:
+            raise ParseError(page.url, f"naver search: loader html does not parse ({e})") from None
+    data, data_query = _bootstrap_data(script, _ids([root]) if root is not None else None)
+    markup = _markup_hits([root], now) if root is not None else []
+    nxt = answer.get("url")
+    nxt = _absolute_url(page.url, nxt) if isinstance(nxt, str) else None
+    query = dict(parse_qsl(urlsplit(page.url).query)).get("query") or data_query or ""
+    return _search_page(query, page.url, markup, data, now, nxt, bool(nxt))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -665,9 +957,17 @@ _L_CLUSTER = css("div.section_index div.cluster_group._cluster_content a.cluster
 _L_HOME = css("div.comp_journal_subscribe a.cjs_news_a")
 # Since 2023 the old list URLs redirect to news.naver.com/section/… and /breakingnews/…, whose
 # lists are ul.sa_list of li.sa_item with the title link a.sa_text_title (the thumbnail link has
-# its own class, so no duplicates). No saved page of that layout is in the corpus: this is the
-# last fallback, so it cannot change what the older pages give.
+# its own class, so no duplicates): the headline block, then the article feed that "기사 더보기"
+# continues (naver_section100_20260530 in the corpus). If the title link is renamed, an item's
+# first Naver article link stands in for it.
 _L_SA = css("ul.sa_list a.sa_text_title")
+_L_SA_ITEM = css("li.sa_item")
+_L_ITEM_LINKS = etree.XPath("descendant::a/@href", smart_strings=False)
+# "기사 더보기": the feed's container carries the cursor the next block is asked for with
+# (data-has-next, data-cursor-name="next", data-cursor, data-page-no, data-template, data-sid…);
+# a loaded block (SECTION_ARTICLE_LIST JSON) carries the next cursor the same way.
+_L_CURSOR = etree.XPath("descendant-or-self::*[@data-cursor]")
+_TEMPLATE_PATH = "/section/template/"
 
 
 def _next_page(page: Page, main: Any) -> str | None:
@@ -683,8 +983,92 @@ def _hrefs(anchors: Iterable[Any]) -> list[str]:
     return [h for h in (a.get("href", "").strip() for a in anchors) if h]
 
 
+def _sa_links(root: Any) -> list[str]:
+    """The ul.sa_list items' title links; each item's first article link if those are renamed."""
+    links = _hrefs(_L_SA(root))
+    if links:
+        return links
+    for item in _L_SA_ITEM(root):
+        href = next((h.strip() for h in _L_ITEM_LINKS(item) if _is_naver_copy(h)), None)
+        if href and "/comment/" not in href:
+            links.append(href)
+    return links
+
+
+def _cursor_url(page: Page, root: Any) -> str | None:
+    """The next feed block's URL from the cursor the page (or block) carries; None at the end.
+
+    The browser's script (not saved anywhere) asks `/section/template/<data-template>?sid=…
+    &sid2=…&cluid=…&pageNo=<page+1>&date=…&<data-cursor-name>=<data-cursor>`; public crawlers
+    of 2024-2026 request exactly that. On a loaded block, what its container does not carry is
+    kept from the block's own URL.
+    """
+    boxes = _L_CURSOR(root)
+    box = next((b for b in boxes if b.get("data-template")), None)
+    box = box if box is not None else first(boxes)
+    if box is None:
+        return None
+    cursor = (box.get("data-cursor") or "").strip()
+    if not cursor or (box.get("data-has-next") or "").strip().lower() == "false":
+        return None
+    parts = urlsplit(page.url)
+    own = dict(parse_qsl(parts.query, keep_blank_values=True))
+    in_template = parts.path.startswith(_TEMPLATE_PATH)
+    template = box.get("data-template") or (parts.path.rsplit("/", 1)[-1] if in_template else "")
+    if not template:
+        return None
+    path_sid, path_sid2 = _path_ids(parts.path)
+    sid = box.get("data-sid") or own.get("sid") or path_sid
+    if not sid:
+        return None
+    page_no = box.get("data-page-no") or own.get("pageNo") or "1"
+    params = [
+        ("sid", sid),
+        ("sid2", box.get("data-sid2") or own.get("sid2") or path_sid2),
+        ("cluid", box.get("data-cluid", own.get("cluid", ""))),
+        ("pageNo", str(int(page_no) + 1 if page_no.isdigit() else 2)),
+        ("date", box.get("data-date", own.get("date", ""))),
+        (box.get("data-cursor-name") or "next", cursor),
+    ]
+    return urljoin(page.url, _TEMPLATE_PATH + template + "?" + urlencode(params))
+
+
+def _path_ids(path: str) -> tuple[str, str]:
+    """(sid, sid2) of /section/100 or /breakingnews/section/101/259; '' where absent."""
+    m = _SECTION_PATH.search(path)
+    return (m.group(1), m.group(2) or "") if m else ("", "")
+
+
+_SECTION_PATH = re.compile(r"/section/(\d{3})(?:/(\d{3}))?(?:/|$)")
+
+
+def _parse_template(page: Page) -> ListPage:
+    """A feed block: `{"renderedComponent": {"SECTION_ARTICLE_LIST…": "<html>"}}`."""
+    try:
+        answer = json.loads(page.text)
+    except ValueError as e:
+        raise ParseError(page.url, f"naver list: block answer is not JSON ({e})") from None
+    rendered = answer.get("renderedComponent") if isinstance(answer, dict) else None
+    if not isinstance(rendered, dict):
+        raise ParseError(page.url, "naver list: block answer without renderedComponent")
+    name = urlsplit(page.url).path.rsplit("/", 1)[-1]
+    html = rendered.get(name)
+    if not isinstance(html, str):
+        html = "".join(v for v in rendered.values() if isinstance(v, str))
+    if not html.strip():
+        return ListPage(links=[])
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError) as e:
+        raise ParseError(page.url, f"naver list: block html does not parse ({e})") from None
+    links = _sa_links(root)
+    return ListPage(links=links, next_url=_cursor_url(page, root) if links else None)
+
+
 def parse_list(page: Page) -> ListPage:
-    """A news.naver.com list page: the main list's article links in page order."""
+    """A news.naver.com list page (or a feed block): the main list's links in page order."""
+    if page.body.lstrip()[:1] == b"{":
+        return _parse_template(page)
     tree = page.tree
     main = first(by_id(tree, ids=_L_MAIN_IDS))
     if main is not None:
@@ -694,8 +1078,10 @@ def parse_list(page: Page) -> ListPage:
         links = _hrefs(_L_CLUSTER(main))
         if links:
             return ListPage(links=links)
-    for sel in (_L_HOME, _L_SA):
-        links = _hrefs(sel(tree))
-        if links:
-            return ListPage(links=links)
+    links = _hrefs(_L_HOME(tree))
+    if links:
+        return ListPage(links=links)
+    links = _sa_links(tree)
+    if links:
+        return ListPage(links=links, next_url=_cursor_url(page, tree))
     raise ParseError(page.url, "naver list: no known news list on this page")

@@ -252,8 +252,9 @@ class SearchSpider(SosikSpider):
         return False
 
     def next_pages(
-        self, page: int, since: date | None, until: date | None
+        self, page: int, since: date | None, until: date | None, result: SearchPage
     ) -> Iterator[scrapy.Request]:
+        """The request(s) after result page `page` (a portal that pages otherwise overrides)."""
         yield self.search_request(page + 1, since, until)
 
     def parse_search(
@@ -262,6 +263,12 @@ class SearchSpider(SosikSpider):
         result = self.search_page(response)
         if result is None:
             return
+        yield from self.search_results(result, page, since, until)
+
+    def search_results(
+        self, result: SearchPage, page: int, since: date | None, until: date | None
+    ) -> Iterator[Any]:
+        """One parsed result page's hits (and their articles), then what comes after it."""
         known = self.page_is_known(result.hits)  # before this page's hits are stored
         for hit in result.hits:
             if not self.keep(hit):
@@ -278,4 +285,4 @@ class SearchSpider(SosikSpider):
         )
         if known or not more or last or self.stop_paging(result):
             return
-        yield from self.next_pages(page, since, until)
+        yield from self.next_pages(page, since, until, result)

@@ -101,7 +101,11 @@ def last_run_stats(db_url: str) -> dict:
 
 LIST_URL = "https://news.naver.com/main/main.naver?mode=LS2D&mid=shm&sid1=100&sid2=267"
 LIST_FILE = "naver-list/naver_list_sid100_sid2_267_2022.html"
-SECTION_ARGS = ("naver_section", "--section", "100", "--sub", "267", "--date", "2022-12-29")
+# the legacy list of a day (a real 2022 page); today's feed is tested in test_naver_sections.py
+SECTION_ARGS = (
+    "naver_section", "--section", "100", "--sub", "267", "--date", "2022-12-29",
+    "--layout", "legacy",
+)  # fmt: skip
 
 
 def section_replay(root: Path, targets: list[tuple[str, bytes | Path | str]]) -> Path:

@@ -8,6 +8,7 @@ of its own while keeping the real markup.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -27,8 +28,22 @@ ARTICLE_FILE = "naver-article/naver_018_0005316196_2022.html"
 
 
 def page_url(n: int) -> str:
-    """Naver's address of result page `n` (start=1, 11, 21…)."""
-    return SEARCH if n == 1 else f"{SEARCH}&start={(n - 1) * 10 + 1}"
+    """Naver's address of result block `n`: the page, then its loader (start=11, 21…)."""
+    if n == 1:
+        return SEARCH
+    loader = parse_search(Page(url=SEARCH, body=search_page())).next_url
+    assert loader and loader.endswith("&start=11")
+    return loader.replace("&start=11", f"&start={(n - 1) * 10 + 1}")
+
+
+def block(body: bytes, n: int) -> bytes:
+    """A saved page's results as the loader's JSON answer for block `n` (next: block n+1)."""
+    html = body.decode("utf-8")
+    start = html.index('<ul class="list_news')
+    start = html.index(">", start) + 1
+    end = html.index("</ul>", start)
+    answer = {"collection": [{"html": html[start:end], "script": ""}], "url": page_url(n + 1)}
+    return json.dumps(answer, ensure_ascii=False).encode("utf-8")
 
 
 def search_page(tag: str | None = None) -> bytes:

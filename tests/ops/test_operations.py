@@ -138,20 +138,21 @@ def test_two_schedulers_never_run_one_job_at_once(conn, db_url, tmp_path):
 # -- incremental -------------------------------------------------------------------------------
 def test_an_incremental_run_fetches_only_new_result_pages(conn, db_url):
     old1, old2, new = kit.search_page(), kit.search_page("v2"), kit.search_page("v3")
-    with kit.replay({page_url(1): old1, page_url(2): old2}) as server:
+    with kit.replay({page_url(1): old1, page_url(2): kit.block(old2, 2)}) as server:
         first = kit.sosik(db_url, *kit.crawl_args(server, "--pages", "2", "--no-articles"))
         assert first.returncode == 0, first.stderr
         assert len(server.requested("start=11")) == 1
     # Later: one page of new results on top; the pages stored before move down.
-    with kit.replay({page_url(1): new, page_url(2): old1, page_url(3): old2}) as server:
+    pages = {page_url(1): new, page_url(2): kit.block(old1, 2), page_url(3): kit.block(old2, 3)}
+    with kit.replay(pages) as server:
         second = kit.sosik(
             db_url, *kit.crawl_args(server, "--pages", "3", "--no-articles", "--incremental")
         )
         assert second.returncode == 0, second.stderr
-        asked = server.requested("search.naver.com/search.naver")
+        asked = server.requested("start=")
     assert [u for u in asked if "start=11" in u] and not [u for u in asked if "start=21" in u]
-    # page 2 still said there was more: only the incremental check stopped the paging
-    assert parse_search(Page(url=page_url(2), body=old1)).has_next
+    # block 2 still said there was more: only the incremental check stopped the paging
+    assert parse_search(Page(url=page_url(2), body=kit.block(old1, 2))).has_next
     run = recent_runs(conn, 1)[0]
     assert run.stats["incremental/known_pages"] == 1
     assert known_urls(conn, kit.hits_of(new), "naver", QUERY) == set(kit.hits_of(new))

@@ -35,7 +35,46 @@ def test_the_example_at_the_repo_root_is_valid():
     assert s.jobs and all(j.when for j in s.jobs)
     for job in s.jobs:
         for crawl in crawl_commands(job, date(2024, 8, 1)):
-            assert crawl.argv[0] == "crawl"
+            assert crawl.argv[0] == (job.command or "crawl")
+    assert [c.argv for c in crawl_commands(s.job("canary"), date(2024, 8, 1))] == [("canary",)]
+
+
+def test_a_canary_job_runs_the_canary_not_a_crawl(tmp_path):
+    s = sched(
+        """
+        [defaults]
+        pages = 3
+
+        [[job]]
+        name = "watch"
+        command = "canary"
+        portal = ["naver", "daum"]
+        cron = "0 7 * * *"
+
+        [job.settings]
+        DOWNLOAD_DELAY = 2
+        """,
+        tmp_path,
+    )
+    job = s.job("watch")
+    assert job.command == "canary" and job.when == "cron 0 7 * * *"
+    (only,) = crawl_commands(job, date(2024, 8, 1))
+    assert only.argv == (
+        "canary",
+        "--portal",
+        "naver",
+        "--portal",
+        "daum",
+        "-s",
+        "DOWNLOAD_DELAY=2",
+    )
+    for bad, message in (
+        ('command = "dance"', "command must be one of canary"),
+        ('command = "canary"\nquery = "x"', "takes no query"),
+        ('command = "canary"\nportal = "nate"', "unknown portal(s) nate"),
+    ):
+        with pytest.raises(ScheduleError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            sched(f'[[job]]\nname = "c"\n{bad}\ncron = "0 7 * * *"\n', tmp_path)
 
 
 def test_two_jobs_each_run_at_its_own_time(tmp_path):
