@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from crawler.dates import KST, parse_date_arg
+from crawler.errors import UsageError
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 SECTION_PORTAL = "naver_section"
@@ -61,8 +62,8 @@ JOB_KEYS = {
 DEFAULT_KEYS = JOB_KEYS - {"name", "cron", "every", "query", "queries", "section", "sections"}
 
 
-class ScheduleError(ValueError):
-    """The schedule file is wrong; the message names the file, the job and the key."""
+class ScheduleError(UsageError):
+    """The schedule file is wrong; the message names the file, the job and the key (exit 64)."""
 
 
 @dataclass(frozen=True, slots=True)

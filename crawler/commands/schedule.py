@@ -267,7 +267,12 @@ def add_parser(sub: Any) -> None:
         default=os.environ.get("SOSIK_SCHEDULE", DEFAULT_CONFIG),
         help="schedule file (default: $SOSIK_SCHEDULE or ./schedule.toml)",
     )
-    common.add_argument("--log-level", default=os.environ.get("SOSIK_LOG_LEVEL", "INFO"))
+    common.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        default=os.environ.get("SOSIK_LOG_LEVEL", "INFO").upper(),
+    )
     p = sub.add_parser("schedule", help="run scheduled crawls from schedule.toml")
     actions = p.add_subparsers(dest="schedule_action", required=True, metavar="run|once|list")
     actions.add_parser(
