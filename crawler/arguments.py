@@ -11,15 +11,18 @@ UsageError naming the flag as the operator wrote it (`--pages` or `-a pages`) an
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.dates import parse_date_arg
 from crawler.errors import UsageError
 
 # Spiders whose items are search hits: only they have something to store without articles.
 SEARCH_SPIDERS = ("naver", "daum", "seoul")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+BOOLEANS = ("0", "1", "true", "false", "yes", "no", "on", "off")
 
 
 def whole_number(text: str, minimum: int = 0, zero: str = "") -> int:
@@ -51,6 +54,14 @@ def day(text: str) -> date:
         if why.startswith("not a date"):
             raise ValueError(f"{text!r} is not a date (want YYYY-MM-DD)") from None
         raise ValueError(f"{text!r} is not a date: {why}") from None
+
+
+def web_address(text: str) -> str:
+    """An absolute http(s) URL; ValueError in words otherwise."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http(s) address")
+    return text.strip()
 
 
 def flag_type(read: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -90,6 +101,12 @@ def check_spider_args(
                 values[key] = read(str(kwargs[key]))
             except ValueError as e:
                 raise UsageError(f"{flag(key)}: {e}") from None
+    for url in str(kwargs.get("url") or "").split(","):
+        if url.strip():
+            try:
+                web_address(url)
+            except ValueError as e:
+                raise UsageError(f"{flag('url')}: {e}") from None
     since, until = values.get("since"), values.get("until")
     if since and until and since > until:
         raise UsageError(
@@ -105,3 +122,33 @@ def check_spider_args(
         spidercls(**kwargs)  # the spider's own checks (sections, required arguments)
     except (ValueError, TypeError) as e:
         raise UsageError(f"{name}: {e}") from None
+
+
+def check_overrides(pairs: Mapping[str, str], defaults: Any, flag: str = "-s") -> None:
+    """UsageError unless each `-s NAME=VALUE` fits the type of the setting's default.
+
+    Scrapy reads settings lazily, so `-s CONCURRENT_REQUESTS=abc` would otherwise fail deep
+    inside the engine, with a traceback, after the run had started.
+    """
+    for name, value in pairs.items():
+        default = defaults.get(name)
+        text = str(value).strip()
+        wrong = None
+        if name == "LOG_LEVEL" and text.upper() not in LOG_LEVELS:
+            wrong = f"one of {', '.join(LOG_LEVELS)}"
+        elif isinstance(default, bool):
+            wrong = None if text.lower() in BOOLEANS else "true or false"
+        elif isinstance(default, int):
+            wrong = _unless(int, text, "a whole number")
+        elif isinstance(default, float):
+            wrong = _unless(float, text, "a number")
+        if wrong:
+            raise UsageError(f"{flag} {name}={value!r}: want {wrong}")
+
+
+def _unless(convert: Callable[[str], Any], text: str, want: str) -> str | None:
+    try:
+        convert(text)
+    except ValueError:
+        return want
+    return None

@@ -16,13 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.arguments import day, flag_type, pages
+from crawler.arguments import LOG_LEVELS, day, flag_type, pages
 from crawler.errors import ArgumentParser, UsageError, guard_logging, run_guarded
 from crawler.urls import page_kind
 
 SPIDERS = ("naver", "daum", "seoul", "naver_section", "list")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 UserError = UsageError  # the name this module used before crawler.errors
 
@@ -31,15 +30,20 @@ UserError = UsageError  # the name this module used before crawler.errors
 def crawl_settings(args: argparse.Namespace) -> Any:
     from scrapy.settings import Settings
 
+    from crawler.arguments import check_overrides
     from crawler.launch import apply_environment
 
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    pairs = {}
     for pair in args.set or []:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageError(f"-s {pair!r}: want NAME=VALUE (-s DOWNLOAD_DELAY=2)")
+        pairs[name] = value
+    check_overrides(pairs, settings)
+    for name, value in pairs.items():
         settings.set(name, value, priority="cmdline")
     apply_environment(settings)  # SOSIK_CONTACT, SOSIK_ARCHIVE, DATABASE_URL; -s wins
     if settings.get("REPLAY_URL"):
@@ -196,18 +200,23 @@ def run_extract(args: argparse.Namespace) -> int:
 
 # -- db ----------------------------------------------------------------------------------------
 def run_db(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError as AlembicError
+
     from db.connection import database_url
     from db.migrate import downgrade, upgrade
 
-    if args.action == "url":
-        print(database_url())
-    elif args.action == "upgrade":
-        upgrade(None, args.revision or "head")
-        print("database schema is at", args.revision or "head", file=sys.stderr)
-    elif args.action == "downgrade":
-        if not args.revision:
-            raise UsageError("db downgrade needs a revision (e.g. base or -1)")
-        downgrade(None, args.revision)
+    try:
+        if args.action == "url":
+            print(database_url())
+        elif args.action == "upgrade":
+            upgrade(None, args.revision or "head")
+            print("database schema is at", args.revision or "head", file=sys.stderr)
+        elif args.action == "downgrade":
+            if not args.revision:
+                raise UsageError("db downgrade needs a revision (e.g. base or -1)")
+            downgrade(None, args.revision)
+    except AlembicError as e:  # a revision that does not exist, mostly
+        raise UsageError(f"db {args.action} {args.revision or 'head'}: {e}") from None
     return 0
 
 

@@ -68,6 +68,14 @@ def one_line(capsys: pytest.CaptureFixture[str]) -> str:
             "sosik: naver_section: unknown section 'nosuch'",
         ),
         (["crawl", "naver", "-q", "x", "-s", "DELAY"], "sosik: -s 'DELAY': want NAME=VALUE"),
+        (
+            ["crawl", "naver", "-q", "x", "-s", "CONCURRENT_REQUESTS=abc"],
+            "sosik: -s CONCURRENT_REQUESTS='abc': want a whole number",
+        ),
+        (
+            ["crawl", "list", "--url", "notaurl"],
+            "sosik: --url: 'notaurl' is not an http(s) address",
+        ),
         (["crawl", "naver", "-q", "x", "--sort", "newest"], "sosik crawl: --sort: invalid"),
         (["runs", "--limit", "0"], "sosik runs: --limit/-n: '0' is below 1"),
         (["runs", "show", "abc"], "sosik runs show: id: 'abc' is not a whole number"),
@@ -99,6 +107,14 @@ def test_a_malformed_database_url_is_one_line_with_its_password_masked(
     line = one_line(capsys)
     assert line.startswith("sosik: DATABASE_URL '") and why in line
     assert "s3cret" not in line and "pw@" not in line and "***" in line
+
+
+def test_a_revision_that_does_not_exist_is_a_usage_error(db_url, capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    assert main(["db", "downgrade", "nosuch"]) == EX_USAGE
+    assert one_line(capsys) == (
+        "sosik: db downgrade nosuch: Can't locate revision identified by 'nosuch'"
+    )
 
 
 def test_an_unreachable_database_is_one_line_without_the_password(capsys, monkeypatch):

@@ -30,6 +30,7 @@ from typing import Any
 
 import psycopg
 
+from crawler.arguments import LOG_LEVELS
 from crawler.commands import CommandError
 from crawler.dates import KST
 from crawler.schedule import (
@@ -270,7 +271,7 @@ def add_parser(sub: Any) -> None:
     common.add_argument(
         "--log-level",
         type=str.upper,
-        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        choices=LOG_LEVELS,
         default=os.environ.get("SOSIK_LOG_LEVEL", "INFO").upper(),
     )
     p = sub.add_parser("schedule", help="run scheduled crawls from schedule.toml")

@@ -21,6 +21,15 @@ from crawler.errors import UsageError, run_guarded
 PROG = "scrapy crawl"
 
 
+def _defaults() -> Any:
+    """Scrapy's and sosik's settings before the command line: what `-s` values must fit."""
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return settings
+
+
 class Command(ScrapyCrawl):
     def short_desc(self) -> str:
         return "Run a sosik spider (exit codes and settings as `sosik crawl`)"
@@ -33,14 +42,16 @@ class Command(ScrapyCrawl):
 
     def _check(self, args: list[str], opts: argparse.Namespace) -> int:
         from scrapy.spiderloader import SpiderLoader
+        from scrapy.utils.conf import arglist_to_dict
 
-        from crawler.arguments import check_spider_args, scrapy_flag
+        from crawler.arguments import check_overrides, check_spider_args, scrapy_flag
         from crawler.launch import apply_environment
 
         try:
             super().process_options(args, opts)
         except ScrapyUsageError as e:
             raise UsageError(str(e) or "see scrapy crawl -h") from None
+        check_overrides(arglist_to_dict(opts.set), _defaults())
         apply_environment(self.settings)
         if len(args) != 1:
             raise UsageError("give one spider: scrapy crawl SPIDER [-a NAME=VALUE …]")

@@ -90,20 +90,24 @@ class Recorder:
         self.httpd.server_close()
 
 
+def scrapy_crawl(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`scrapy crawl naver -a query=x ARGS` as an operator runs it, with SOSIK_CONTACT set."""
+    env = {**os.environ, "DATABASE_URL": db_url, "SOSIK_CONTACT": "ops@example.org"}
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy.cmdline", "crawl", "naver", "-a", "query=x", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
 def test_scrapy_crawl_has_the_exit_codes_and_settings_of_sosik_crawl(fresh_db):
     server = Recorder()
-    env = {**os.environ, "DATABASE_URL": fresh_db, "SOSIK_CONTACT": "ops@example.org"}
     try:
-        p = subprocess.run(
-            [sys.executable, "-m", "scrapy.cmdline", "crawl", "naver", "-a", "query=x"]
-            + ["-s", f"REPLAY_URL={server.url}", "-s", "LOG_LEVEL=WARNING"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=False,
-        )
+        p = scrapy_crawl(fresh_db, "-s", f"REPLAY_URL={server.url}", "-s", "LOG_LEVEL=WARNING")
     finally:
         server.close()
     assert p.returncode == 1, p.stderr[-2000:]  # the search page answered 404; before: 0
@@ -111,16 +115,7 @@ def test_scrapy_crawl_has_the_exit_codes_and_settings_of_sosik_crawl(fresh_db):
     assert "sosik crawl naver: errors" in p.stderr  # the same summary
     status, _, errors = last_run(fresh_db)
     assert status == "errors" and errors[0]["reason"] == "HTTP 404"
-    bad = subprocess.run(
-        [sys.executable, "-m", "scrapy.cmdline", "crawl", "naver", "-a", "query=x"]
-        + ["-a", "pages=-1"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    bad = scrapy_crawl(fresh_db, "-a", "pages=-1")
     assert (bad.returncode, bad.stderr) == (
         64,
         "scrapy crawl: -a pages: '-1' is below 0 (0 = every page)\n",
