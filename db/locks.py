@@ -260,7 +260,7 @@ class Lease:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(self.ttl)  # a renewal stuck on a dead network: the lease expires
         if self.held and not self.lost.is_set():
             try:
                 conn = self._conn if self._usable() else self._connect()
