@@ -1,8 +1,9 @@
 """The `sosik` command: crawl, extract, db, runs, schedule, reparse.
 
 Errors an operator can act on (no network, no database, a bad argument) end in one line on
-stderr and a non-zero exit, never a traceback. Exit codes of `crawl`: 0 ok, 1 errors or failed,
-2 degraded (the layout-drift alarm), so a scheduler can alert.
+stderr and a non-zero exit, never a traceback (crawler.errors.run_guarded). Exit codes of
+`crawl`: 0 ok, 1 errors or failed, 2 degraded (the layout-drift alarm), so a scheduler can
+alert; 64 for a usage error, whose line names the flag and the value.
 """
 
 from __future__ import annotations
@@ -15,45 +16,36 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crawler.dates import parse_date_arg
+from crawler.arguments import LOG_LEVELS, day, flag_type, pages
+from crawler.errors import ArgumentParser, UsageError, guard_logging, run_guarded
 from crawler.urls import page_kind
 
 SPIDERS = ("naver", "daum", "seoul", "naver_section", "daum_section", "list")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 
-
-class UserError(Exception):
-    """Something the operator can fix; printed as one line."""
+UserError = UsageError  # the name this module used before crawler.errors
 
 
 # -- crawl -------------------------------------------------------------------------------------
 def crawl_settings(args: argparse.Namespace) -> Any:
     from scrapy.settings import Settings
 
+    from crawler.arguments import check_overrides
+    from crawler.launch import apply_environment
+
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    contact = os.environ.get("SOSIK_CONTACT")
-    if contact:
-        settings.set("SOSIK_CONTACT", contact, priority="cmdline")
-        settings.set(
-            "USER_AGENT",
-            f"sosik/0.1 (+news research crawler; contact: {contact})",
-            priority="cmdline",
-        )
     settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
-    if os.environ.get("SOSIK_ARCHIVE"):
-        settings.set(
-            "SOSIK_ARCHIVE",
-            os.environ["SOSIK_ARCHIVE"] not in ("0", "false", "no", ""),
-            priority="cmdline",
-        )
-    if os.environ.get("DATABASE_URL"):
-        settings.set("STORE_DATABASE_URL", os.environ["DATABASE_URL"], priority="cmdline")
+    pairs = {}
     for pair in args.set or []:
         name, sep, value = pair.partition("=")
-        if not sep:
-            raise UserError(f"-s wants NAME=VALUE, got {pair!r}")
+        if not sep or not name:
+            raise UsageError(f"-s {pair!r}: want NAME=VALUE (-s DOWNLOAD_DELAY=2)")
+        pairs[name] = value
+    check_overrides(pairs, settings)
+    for name, value in pairs.items():
         settings.set(name, value, priority="cmdline")
+    apply_environment(settings)  # SOSIK_CONTACT, SOSIK_ARCHIVE, DATABASE_URL; -s wins
     if settings.get("REPLAY_URL"):
         # The replay server is ours: no politeness delays against loopback.
         settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
@@ -66,32 +58,35 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if spider == "list":
         if not args.url:
-            raise UserError("list needs --url (a section list page; repeat for several)")
+            raise UsageError("list needs --url (a section list page; repeat for several)")
         out["url"] = ",".join(args.url)
     elif spider == "naver_section":
         if not args.section:
-            raise UserError("naver_section needs --section (100..105 or 정치, 경제, …)")
+            raise UsageError("naver_section needs --section (100..105 or 정치, 경제, …)")
         out["section"] = args.section
         if args.sub:
             out["sub"] = args.sub
         if args.date:
-            out["date"] = args.date
+            out["date"] = args.date.isoformat()
     elif spider == "daum_section":
         if not args.section:
-            raise UserError(
+            raise UsageError(
                 "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
             )
         from datetime import date
 
         from crawler.spiders.daum_section import section_url
 
-        section_url(args.section, None, date.today())  # an unknown section fails here, in one line
+        try:
+            section_url(args.section, None, date.today())
+        except ValueError as e:  # an unknown section: a usage error, in one line
+            raise UsageError(f"--section: {e}") from None
         out["section"] = args.section
         if args.date:
-            out["date"] = args.date
+            out["date"] = args.date.isoformat()
     else:
         if not args.query:
-            raise UserError(f"{spider} needs --query")
+            raise UsageError(f"{spider} needs --query")
         out["query"] = args.query
         out["sort"] = args.sort
     if args.pages is not None:
@@ -99,8 +94,7 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
     for k in ("since", "until"):
         v = getattr(args, k)
         if v:
-            parse_date_arg(v)  # fail early, in one line
-            out[k] = v
+            out[k] = v.isoformat()
     if args.no_articles:
         out["articles"] = "0"
     if args.incremental:
@@ -111,38 +105,41 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
 
 
 def run_crawl(args: argparse.Namespace) -> int:
+    from crawler.arguments import check_spider_args
+    from crawler.launch import finish, prepare_database
+    from crawler.report import merge_outcome
+    from db.connection import connect
+    from db.runs import finish_run, start_run
+
     spiders = list(SEARCH_PORTALS) if args.spider == "all" else [args.spider]
     if args.spider not in (*SPIDERS, "all"):
-        raise UserError(f"unknown spider {args.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
+        raise UsageError(f"unknown spider {args.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
     per_spider = {name: spider_args(args, name) for name in spiders}
+    for name, kwargs in per_spider.items():
+        check_spider_args(_spider_class(name), kwargs)
     server = None
     if args.replay:
         from crawler.replay import ReplayServer, load_replay
 
         try:
             store = load_replay(args.replay)
-        except FileNotFoundError as e:
-            raise UserError(str(e)) from None
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise UsageError(f"--replay: {e}") from None
         server = ReplayServer(store).start()
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
-    settings = crawl_settings(args)
-    from db.connection import connect
-    from db.migrate import upgrade
-    from db.runs import finish_run, start_run
-
-    upgrade(settings.get("STORE_DATABASE_URL") or None)
-    run_id = None
-    if len(spiders) > 1:
-        with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
-            run_id = start_run(conn, args.spider, {"spiders": spiders, **per_spider[spiders[0]]})
-        settings.set("SOSIK_RUN_ID", run_id, priority="cmdline")
-    try:
+    try:  # the replay server stops whatever happens
+        settings = crawl_settings(args)
+        prepare_database(settings)
+        run_id = None
+        if len(spiders) > 1:
+            with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
+                first = per_spider[spiders[0]]
+                run_id = start_run(conn, args.spider, {"spiders": spiders, **first})
+            settings.set("SOSIK_RUN_ID", run_id, priority="cmdline")
         crawlers = _run_spiders(settings, per_spider)
     finally:
         if server:
             server.stop()
-    from crawler.report import merge_outcome, print_summary
-
     outcome = merge_outcome(crawlers)
     if run_id is not None:
         with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
@@ -152,20 +149,22 @@ def run_crawl(args: argparse.Namespace) -> int:
                 "failure": "; ".join(outcome.reasons) or None,
             }
             finish_run(conn, run_id, outcome.status, stats, outcome.errors)
-    print_summary(outcome, sys.stderr)
-    if outcome.status == "failed":
-        fetched = outcome.stats.get("downloader/response_count", 0)
-        if outcome.errors and not fetched:
-            first = outcome.errors[0]
-            why = f"could not fetch {first['url']}: {first['reason']}"
-        else:
-            why = "; ".join(outcome.reasons) or "see the log above"
-        print(f"sosik: crawl failed: {why}", file=sys.stderr)
-    return outcome.exit_code
+    return finish(outcome, sys.stderr)
+
+
+def _spider_class(name: str) -> type:
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return SpiderLoader.from_settings(settings).load(name)
 
 
 def _run_spiders(settings: Any, per_spider: dict[str, dict[str, Any]]) -> list[Any]:
     from scrapy.crawler import CrawlerProcess
+
+    from crawler.launch import quiet_logs
 
     process = CrawlerProcess(settings)
     crawlers = []
@@ -173,61 +172,16 @@ def _run_spiders(settings: Any, per_spider: dict[str, dict[str, Any]]) -> list[A
         crawler = process.create_crawler(name)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
-    _quiet_network_tracebacks()  # after crawl(): each crawler re-installs Scrapy's log handler
+    quiet_logs()  # after crawl(): each crawler re-installs Scrapy's log handler
     process.start()
     return crawlers
-
-
-class _NetworkErrorsInOneLine(logging.Filter):
-    """Network failures (no DNS, refused, timeout) are facts about the world, not bugs: log
-    their message without a traceback. Every other exception keeps its traceback."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if exc is not None and _is_network_error(exc):
-            record.msg = f"{record.getMessage()}: {exc}"
-            record.args = ()
-            record.exc_info = None
-            record.exc_text = None
-        return True
-
-
-def _is_network_error(exc: BaseException) -> bool:
-    from scrapy.exceptions import CannotResolveHostError
-    from twisted.internet import error as terr
-
-    network = (
-        CannotResolveHostError,
-        terr.DNSLookupError,
-        terr.ConnectError,
-        terr.TimeoutError,
-        terr.ConnectionLost,
-        TimeoutError,
-        ConnectionError,
-    )
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, network) or type(seen).__name__ in (
-            "ResponseNeverReceived",
-            "DownloadTimeoutError",
-        ):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _quiet_network_tracebacks() -> None:
-    from scrapy.utils import log as scrapy_log
-
-    handler = getattr(scrapy_log, "_scrapy_root_handler", None)
-    if handler is not None:
-        handler.addFilter(_NetworkErrorsInOneLine())
 
 
 # -- extract -----------------------------------------------------------------------------------
 def run_extract(args: argparse.Namespace) -> int:
     from datetime import datetime
 
+    from crawler.commands import CommandError
     from crawler.dates import KST
     from crawler.extract import extract_article
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_list, parse_search
@@ -235,10 +189,14 @@ def run_extract(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     if not path.exists():
-        raise UserError(f"no such file: {path}")
-    page = Page(
-        url=args.url, body=path.read_bytes(), encoding=args.encoding, fetched_at=datetime.now(KST)
-    )
+        raise UsageError(f"FILE {args.file!r}: no such file")
+    if path.is_dir():
+        raise UsageError(f"FILE {args.file!r} is a directory; give one saved page")
+    try:
+        body = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"FILE {args.file!r}: {e.strerror}") from None
+    page = Page(url=args.url, body=body, encoding=args.encoding, fetched_at=datetime.now(KST))
     kind = args.kind
     if kind == "auto":
         kind = page_kind(args.url)
@@ -250,9 +208,9 @@ def run_extract(args: argparse.Namespace) -> int:
         else:
             out = with_keys(extract_article(page)).to_json()  # the keys dedupe would use
     except NotAnArticle as e:
-        raise UserError(f"not an article ({e.reason}): {args.url}") from None
+        raise CommandError(f"not an article ({e.reason}): {args.url}") from None
     except ParseError as e:
-        raise UserError(f"could not parse ({e.reason}): {args.url}") from None
+        raise CommandError(f"could not parse ({e.reason}): {args.url}") from None
     json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
     return 0
@@ -260,24 +218,29 @@ def run_extract(args: argparse.Namespace) -> int:
 
 # -- db ----------------------------------------------------------------------------------------
 def run_db(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError as AlembicError
+
     from db.connection import database_url
     from db.migrate import downgrade, upgrade
 
-    if args.action == "url":
-        print(database_url())
-    elif args.action == "upgrade":
-        upgrade(None, args.revision or "head")
-        print("database schema is at", args.revision or "head", file=sys.stderr)
-    elif args.action == "downgrade":
-        if not args.revision:
-            raise UserError("downgrade needs a revision (e.g. base or -1)")
-        downgrade(None, args.revision)
+    try:
+        if args.action == "url":
+            print(database_url())
+        elif args.action == "upgrade":
+            upgrade(None, args.revision or "head")
+            print("database schema is at", args.revision or "head", file=sys.stderr)
+        elif args.action == "downgrade":
+            if not args.revision:
+                raise UsageError("db downgrade needs a revision (e.g. base or -1)")
+            downgrade(None, args.revision)
+    except AlembicError as e:  # a revision that does not exist, mostly
+        raise UsageError(f"db {args.action} {args.revision or 'head'}: {e}") from None
     return 0
 
 
 # -- main --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
+    p = ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser(
@@ -287,12 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--query", "-q")
     c.add_argument(
         "--pages",
-        type=int,
+        type=flag_type(pages),
         default=None,
         help="result pages per query (default 1; naver_section, daum_section, list: all); 0 = all",
     )
-    c.add_argument("--since", help="YYYY-MM-DD")
-    c.add_argument("--until", help="YYYY-MM-DD")
+    c.add_argument("--since", type=flag_type(day), help="YYYY-MM-DD")
+    c.add_argument("--until", type=flag_type(day), help="YYYY-MM-DD")
     c.add_argument("--sort", choices=("recent", "relevance"), default="recent")
     c.add_argument(
         "--section",
@@ -300,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
         "daum_section: a Daum list URL or 영화/연예/사회/경제/야구/축구/…",
     )
     c.add_argument("--sub", help="naver_section: sub-section id (sid2)")
-    c.add_argument("--date", help="naver_section, daum_section: one day, YYYY-MM-DD")
+    c.add_argument(
+        "--date", type=flag_type(day), help="naver_section, daum_section: one day, YYYY-MM-DD"
+    )
     c.add_argument("--url", action="append", help="list: a section list page to crawl")
     c.add_argument(
         "--layout",
@@ -322,7 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy/sosik setting"
     )
-    c.add_argument("--log-level", default=os.environ.get("SOSIK_LOG_LEVEL", "WARNING"))
+    c.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=os.environ.get("SOSIK_LOG_LEVEL", "WARNING").upper(),
+    )
     c.set_defaults(func=run_crawl)
 
     e = sub.add_parser("extract", help="print what a saved page yields, as JSON")
@@ -362,27 +332,17 @@ def _command_modules() -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`sosik ARGS`: the command's exit code; every failure one line (crawler.errors)."""
+    return run_guarded("sosik", lambda: _dispatch(argv))
+
+
+def _dispatch(argv: list[str] | None) -> int:
+    guard_logging(None)  # passwords masked in whatever is logged before a handler is set up
     args = build_parser().parse_args(argv)
     if args.command not in ("crawl", "canary"):  # theirs is Scrapy's, at --log-level
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except UserError as e:
-        print(f"sosik: {e}", file=sys.stderr)
-        return 1
-    except ValueError as e:
-        print(f"sosik: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("sosik: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # noqa: BLE001 - the last line of defence for a one-line error
-        from db.connection import DatabaseUnavailable
-
-        if isinstance(e, DatabaseUnavailable):
-            print(f"sosik: {e}", file=sys.stderr)
-            return 1
-        raise
+        guard_logging(None)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

@@ -26,10 +26,16 @@ PLAIN_INTERVAL = 60.0
 CLEAR = "\r\x1b[K"
 
 
+def pages_fetched(stats: dict[str, Any]) -> int:
+    """Pages the crawl fetched: Scrapy's responses less the robots.txt files (pure)."""
+    responses = int(stats.get("downloader/response_count", 0))
+    return max(0, responses - int(stats.get("robotstxt/response_count", 0)))
+
+
 def figures(stats: dict[str, Any]) -> dict[str, int]:
     """The counters an operator watches, from Scrapy stats (pure)."""
     return {
-        "pages": int(stats.get("downloader/response_count", 0)),
+        "pages": pages_fetched(stats),
         "stored": int(stats.get("store/inserted", 0)) + int(stats.get("store/updated", 0)),
         "dropped": sum(
             int(v) for k, v in stats.items() if "/dropped_" in k and isinstance(v, (int, float))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from crawler.progress import pages_fetched
 from crawler.runs import EXIT_CODES, assess, json_stats
 
 SEVERITY = {"ok": 0, "errors": 1, "failed": 2, "degraded": 3}
@@ -75,14 +76,14 @@ def print_summary(outcome: Outcome, out: TextIO) -> None:
     width = max(len(label) for label, _ in SUMMARY_ROWS)
     out.write(f"\nsosik crawl {'+'.join(outcome.spiders)}: {outcome.status}\n")
     for label, key in SUMMARY_ROWS:
-        v = stats.get(key, 0)
+        v = pages_fetched(stats) if key == "downloader/response_count" else stats.get(key, 0)
         if v or key in ("downloader/response_count", "store/inserted"):
             out.write(f"  {label:<{width}}  {v}\n")
     elapsed = stats.get("elapsed_time_seconds")
     if elapsed:
         out.write(
             f"  {'time':<{width}}  {elapsed:.1f}s "
-            f"({stats.get('downloader/response_count', 0) / max(elapsed, 1e-9):.1f} pages/s)\n"
+            f"({pages_fetched(stats) / max(elapsed, 1e-9):.1f} pages/s)\n"
         )
     for alarm in outcome.alarms:
         out.write(f"  DEGRADED: {alarm}\n")

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from crawler.dates import KST, parse_date_arg
+from crawler.errors import UsageError
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")
 SECTION_PORTALS = ("naver_section", "daum_section")
@@ -70,8 +71,8 @@ DEFAULT_KEYS = JOB_KEYS - {
 }  # fmt: skip
 
 
-class ScheduleError(ValueError):
-    """The schedule file is wrong; the message names the file, the job and the key."""
+class ScheduleError(UsageError):
+    """The schedule file is wrong; the message names the file, the job and the key (exit 64)."""
 
 
 @dataclass(frozen=True, slots=True)

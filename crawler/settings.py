@@ -6,9 +6,14 @@ variables read in crawler.cli.
 
 from __future__ import annotations
 
+from scrapy.settings.default_settings import RETRY_EXCEPTIONS as _scrapy_retry_exceptions
+
 BOT_NAME = "sosik"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` is sosik's own (crawler/scrapy_commands): the exit codes and settings of
+# `sosik crawl`.
+COMMANDS_MODULE = "crawler.scrapy_commands"
 
 # An honest User-Agent with a contact address (SOSIK_CONTACT sets it from the environment).
 SOSIK_CONTACT = "set SOSIK_CONTACT to an e-mail or URL"
@@ -31,6 +36,11 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A name that does not resolve is not retried: without network every retry costs a slot delay
+# and changes nothing (the page is named as a fetch error in the run record all the same).
+RETRY_EXCEPTIONS = [
+    e for e in _scrapy_retry_exceptions if e != "scrapy.exceptions.CannotResolveHostError"
+]
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -1,7 +1,7 @@
 """Storing articles and search hits: the database decides what is a duplicate.
 
 `store_article`: everything about one item happens in ONE statement (`STORE_ARTICLE`), inside
-a transaction that first takes the writers' lock (`WRITER_LOCK`):
+a transaction that first takes the writers' lock (`db.locks.take_writer_lock`):
 
 1. `known`/`existing`: which of the item's URLs (`item.all_urls()`: canonical, portal copy,
    publisher original) are already in `article_urls`; the canonical URL's article wins.
@@ -25,8 +25,8 @@ inserts the items sharing nothing with an earlier one (`INSERT_NEW_ARTICLES`), o
 resolves those of them that met a known URL or a constraint (`RESOLVE_SEEN`), then
 `STORE_ARTICLE` pipelined for the rest (see `store_articles`).
 
-The writers' lock is a transaction-scoped advisory lock held by every transaction that adds
-articles or search hits. It makes article ids commit in id order (what `db.feed.iter_new`
+The writers' lock (db.locks: a row lock no reader can take) is held by every transaction that
+adds articles or search hits. It makes article ids commit in id order (what `db.feed.iter_new`
 relies on) and makes the URL lookup and the insert one atomic step across concurrent crawls
 (two spiders meeting the same story at once end with one article, not two).
 """
@@ -43,6 +43,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from crawler.items import ArticleItem, SearchHit
+from db.locks import take_writer_lock
 from db.rows import (
     ArticleRow,
     ArticleUrlRow,
@@ -67,17 +68,10 @@ __all__ = [
     "store_search_hits",
 ]
 
-# (classid, objid) of pg_advisory_xact_lock: "sosk" and 1 = the writers of articles/hits.
-WRITER_LOCK = {"lock_ns": 0x736F736B, "lock_id": 1}
-TAKE_WRITER_LOCK = "SELECT pg_advisory_xact_lock(%(lock_ns)s::int, %(lock_id)s::int)"
-
-# How every store transaction begins, in one round trip: the writers' lock, then generic plans
+# Store transactions run with generic plans, set in the writers' lock's round trip
 # (STORE_ARTICLE takes ~10 ms to plan and well under 1 ms to run, and its plan does not depend
 # on the values: the prepared statement's generic plan is always the right one).
-BEGIN_STORE = (
-    f"SELECT pg_advisory_xact_lock({WRITER_LOCK['lock_ns']}, {WRITER_LOCK['lock_id']});"
-    " SET LOCAL plan_cache_mode = force_generic_plan"
-)
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 
 # Near-duplicate candidates: exact for distances up to 3 through four 16-bit band indexes (two
 # hashes within 3 bits agree on at least one band); wider distances scan the whole window.
@@ -531,7 +525,7 @@ def store_articles(
     one, many = _queries(cluster_distance)
     results: list[StoreResult | None] = [None] * len(items)
     with conn.transaction():
-        conn.execute(BEGIN_STORE)
+        take_writer_lock(conn, then=GENERIC_PLANS)
         fast = first_comers(params, cluster_distance) if len(items) > 1 else []
         if not fast:
             _one_by_one(conn, one, items, params, range(len(items)), results)
@@ -663,7 +657,7 @@ def store_search_hits(
         return []
     ids: list[int] = []
     with conn.transaction():
-        conn.execute(TAKE_WRITER_LOCK, WRITER_LOCK)
+        take_writer_lock(conn)
         with conn.cursor() as cur:
             cur.executemany(UPSERT_SEARCH_HIT, params, returning=True)
             for _ in params:

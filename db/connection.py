@@ -23,6 +23,9 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from db.dsn import check_dsn, redact
+from db.locks import Timeouts, set_session_timeouts
+
 logger = logging.getLogger(__name__)
 
 ENV_URL = "DATABASE_URL"
@@ -49,7 +52,7 @@ def database_url() -> str:
     """`DATABASE_URL` if set, else the URL of the embedded server (started if needed)."""
     url = os.environ.get(ENV_URL)
     if url:
-        return url
+        return check_dsn(url, ENV_URL)  # a malformed one is one line, its password masked
     return embedded_url()
 
 
@@ -99,16 +102,20 @@ def create_database(server_url: str, dbname: str) -> bool:
 def connect(url: str | None = None, **kwargs: Any) -> psycopg.Connection[Any]:
     """An autocommit psycopg connection to `url` (default: `database_url()`).
 
-    Keyword arguments go to `psycopg.connect` (`row_factory`, `autocommit=False`, ...).
+    Keyword arguments go to `psycopg.connect` (`row_factory`, `autocommit=False`, ...). The
+    session gets sosik's lock and statement timeouts (db.locks), so nothing waits forever.
     """
-    url = url or database_url()
+    url = check_dsn(url, "the database URL") if url else database_url()
+    timeouts = Timeouts.from_env()
     kwargs.setdefault("autocommit", True)
     kwargs.setdefault("connect_timeout", CONNECT_TIMEOUT)
     try:
-        return psycopg.connect(url, **kwargs)
+        conn = psycopg.connect(url, **kwargs)
     except psycopg.OperationalError as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = redact(" ".join(str(exc).split()) or type(exc).__name__, [url])
         raise DatabaseUnavailable(f"cannot connect to {describe(url)}: {reason}") from exc
+    set_session_timeouts(conn, timeouts)
+    return conn
 
 
 def describe(url: str) -> str:

@@ -1,29 +1,24 @@
 """Scheduled jobs: one runner per job across hosts, their last runs, what a crawl already holds.
 
-A job's lock is a session-level advisory lock in a namespace of its own ("sosj", apart from the
-writers' lock in db.articles), keyed by `hashtext(job)`. It is held by the scheduler's
-connection for as long as the job's crawls run and released when they end, or by PostgreSQL
-when that connection dies, so a crashed scheduler never leaves a job locked.
+A job's lock is a lease (db.locks.Lease) named `job:<name>`: a row of `sosik_leases` that no
+reader can see, taken by one scheduler for as long as the job's crawls run, renewed by a
+heartbeat, released when they end. A crashed scheduler never leaves a job locked: its lease is
+free as soon as its database session is gone, or at the latest when it expires (LEASE_TTL).
 
 Runs belong to a job through `crawl_runs.args->>'job'` (the crawl's SOSIK_JOB setting).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
+from db.locks import LEASE_TTL, Lease, LeaseRow, lease_holder
 from db.rows import CrawlRun
-
-JOB_LOCK_NS = 0x736F736A  # "sosj"
-
-TRY_JOB_LOCK = "SELECT pg_try_advisory_lock(%(ns)s::int, hashtext(%(job)s))"
-RELEASE_JOB_LOCK = "SELECT pg_advisory_unlock(%(ns)s::int, hashtext(%(job)s))"
 
 # The newest start of each job, whatever its status: when the job last ran, for the schedule.
 LAST_JOB_STARTS = """
@@ -60,25 +55,22 @@ WHERE h.portal = %(portal)s AND h.query = %(query)s AND h.url = ANY(%(urls)s)
 """
 
 
-def try_job_lock(conn: psycopg.Connection[Any], job: str) -> bool:
-    """Take the job's lock on this connection if nobody holds it; True when taken."""
-    return bool(conn.execute(TRY_JOB_LOCK, {"ns": JOB_LOCK_NS, "job": job}).fetchone()[0])
+def lease_name(job: str) -> str:
+    """The name of a job's lease in `sosik_leases`."""
+    return f"job:{job}"
 
 
-def release_job_lock(conn: psycopg.Connection[Any], job: str) -> bool:
-    """Release the job's lock held by this connection; False when it held none."""
-    return bool(conn.execute(RELEASE_JOB_LOCK, {"ns": JOB_LOCK_NS, "job": job}).fetchone()[0])
+def job_lock(url: str | None, job: str, *, ttl: float = LEASE_TTL) -> Lease:
+    """`with job_lock(url, name) as lock:` — run the job only when `lock.held`.
+
+    When it is not held, `lock.holder` names the scheduler that has it (owner, since when).
+    """
+    return Lease(url, lease_name(job), ttl=ttl)
 
 
-@contextmanager
-def job_lock(conn: psycopg.Connection[Any], job: str) -> Iterator[bool]:
-    """`with job_lock(conn, name) as taken:` — run the job only when `taken`."""
-    taken = try_job_lock(conn, job)
-    try:
-        yield taken
-    finally:
-        if taken and not conn.closed and not conn.broken:
-            release_job_lock(conn, job)  # a dead session's locks are gone with it
+def job_holder(conn: psycopg.Connection[Any], job: str) -> LeaseRow | None:
+    """Who runs `job` now, if anybody."""
+    return lease_holder(conn, lease_name(job))
 
 
 def last_job_starts(conn: psycopg.Connection[Any]) -> dict[str, datetime]:

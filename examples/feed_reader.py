@@ -14,11 +14,16 @@ A production reader logs in as a role that is a member of `sosik_reader`
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from datetime import timedelta, timezone
 from pathlib import Path
 
+import psycopg
+
 from db.connection import DatabaseUnavailable, connect
+from db.dsn import ConfigError, redact
 from db.feed import follow, iter_new
 
 KST = timezone(timedelta(hours=9))
@@ -32,10 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="catch up and exit, do not wait")
     args = parser.parse_args(argv)
 
+    # db.feed logs notifications it skips (not an article id) with the sender's pid
+    logging.basicConfig(level=logging.WARNING, format="feed_reader: %(levelname)s %(message)s")
     after = args.after
-    if args.state and args.state.exists():
-        after = int(args.state.read_text().strip() or 0)
     try:
+        if args.state and args.state.exists():
+            text = args.state.read_text().strip() or "0"
+            if not text.isdigit():
+                raise ConfigError(f"--state {str(args.state)!r} does not hold an id: {text[:40]!r}")
+            after = int(text)
         with connect(args.url) as conn:
             rows = iter_new(conn, after) if args.once else follow(conn, after)
             for row in rows:
@@ -45,8 +55,15 @@ def main(argv: list[str] | None = None) -> int:
                 if args.state and row.id > after:
                     after = row.id
                     args.state.write_text(f"{after}\n")
-    except DatabaseUnavailable as e:
-        print(f"feed_reader: {e}", file=sys.stderr)
+    except ConfigError as e:
+        print(f"feed_reader: {redact(str(e))}", file=sys.stderr)
+        return 64
+    except BrokenPipeError:  # `feed_reader.py | head`: the reader of our output has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except (DatabaseUnavailable, OSError, psycopg.Error) as e:
+        reason = " ".join(str(e).split()) or type(e).__name__
+        print(f"feed_reader: {redact(reason)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -36,9 +36,22 @@ def _engine(url: str):  # noqa: ANN202 - sqlalchemy.Engine
     """
     import psycopg
 
-    return create_engine(
-        "postgresql+psycopg://", creator=lambda: psycopg.connect(url), poolclass=pool.NullPool
-    )
+    from db.locks import Timeouts
+
+    def connect() -> psycopg.Connection:
+        # A migration waits for its locks at most lock_timeout: an ALTER TABLE queued behind a
+        # reader's open transaction would otherwise make every writer queue behind it. Its
+        # statements may run long (index builds), so no statement_timeout.
+        conn = psycopg.connect(url)
+        conn.execute(
+            "SELECT set_config('lock_timeout', %s, false),"
+            " set_config('statement_timeout', '0', false)",
+            [Timeouts.from_env().lock],
+        )
+        conn.commit()
+        return conn
+
+    return create_engine("postgresql+psycopg://", creator=connect, poolclass=pool.NullPool)
 
 
 def run_migrations_offline() -> None:

@@ -60,7 +60,7 @@ def test_extract_search_and_list_pages(capsys):
     ],
 )
 def test_operator_errors_are_one_line(argv, message, capsys):
-    assert main(argv) == 1
+    assert main(argv) == 64  # EX_USAGE
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
 

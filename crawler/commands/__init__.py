@@ -7,4 +7,5 @@ from __future__ import annotations
 
 
 class CommandError(ValueError):
-    """Something the operator can fix; `sosik` prints it as one line and exits 1."""
+    """The command could not do what was asked (nothing found, no schema); `sosik` prints it
+    as one line and exits 1. A wrong flag, argument or file is crawler.errors.UsageError (64)."""

@@ -15,7 +15,8 @@ from collections import Counter
 from datetime import datetime, time
 from typing import Any
 
-from crawler.dates import KST, parse_date_arg
+from crawler.arguments import day, flag_type
+from crawler.dates import KST
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from db.connection import connect
     from db.migrate import upgrade
 
-    since = datetime.combine(parse_date_arg(args.since), time(), KST) if args.since else None
+    since = datetime.combine(args.since, time(), KST) if args.since else None
     upgrade(None)
     with connect() as conn:
         counts = reparse(conn, args.portal, since)
@@ -103,8 +104,17 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts["parse_error"] else 0
 
 
+def site_keys() -> list[str]:
+    """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.archive)."""
+    from crawler.parsers.registry import SITES
+
+    return [*SITES, "generic"]
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("reparse", help="run today's parsers over archived pages (no network)")
-    p.add_argument("--portal", help="only pages of this site key (naver, daum, mk, …)")
-    p.add_argument("--since", help="only pages fetched on or after YYYY-MM-DD")
+    p.add_argument(
+        "--portal", choices=site_keys(), help="only pages of this site key (naver, daum, mk, …)"
+    )
+    p.add_argument("--since", type=flag_type(day), help="only pages fetched on or after YYYY-MM-DD")
     p.set_defaults(func=run)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from crawler.arguments import flag_type, positive
 from crawler.commands import CommandError
 from crawler.dates import KST
 from crawler.progress import figures
@@ -166,12 +167,14 @@ def _schema_needed() -> Iterator[None]:
 # -- commands ----------------------------------------------------------------------------------
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("runs", help="recent crawl runs; `runs show ID` for one in detail")
-    p.add_argument("--limit", "-n", type=int, default=20, help="how many runs (default 20)")
+    p.add_argument(
+        "--limit", "-n", type=flag_type(positive), default=20, help="how many runs (default 20)"
+    )
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(func=list_runs)
     actions = p.add_subparsers(dest="runs_action", metavar="show")
     show = actions.add_parser("show", help="one run: stats, alarms, errors with URLs")
-    show.add_argument("id", type=int)
+    show.add_argument("id", type=flag_type(positive))
     show.add_argument("--json", action="store_true", help="JSON instead of text")
     show.set_defaults(func=show_run)
 
@@ -180,8 +183,6 @@ def list_runs(args: argparse.Namespace) -> int:
     from db.connection import connect
     from db.runs import recent_runs
 
-    if args.limit < 1:
-        raise CommandError("--limit must be at least 1")
     with connect() as conn, _schema_needed():
         runs = recent_runs(conn, args.limit)
     if args.json:

@@ -7,7 +7,7 @@ flushes the store; then the scheduler exits 0 without starting anything else. Th
 in its own session, so a terminal's Ctrl-C reaches it once, through us, not twice (a second
 signal makes Scrapy stop at once).
 
-`once JOB` runs one job now, for cron. Both take the job's advisory lock first (db.jobs), so
+`once JOB` runs one job now, for cron. Both take the job's lock first (a lease, db.jobs), so
 two schedulers on two hosts never run one job at the same time: the second one skips it, says
 so in one line and `once` exits 75 (EX_TEMPFAIL: try again later).
 """
@@ -30,6 +30,7 @@ from typing import Any
 
 import psycopg
 
+from crawler.arguments import LOG_LEVELS
 from crawler.commands import CommandError
 from crawler.dates import KST
 from crawler.schedule import (
@@ -76,7 +77,7 @@ def worst(codes: list[int]) -> int:
 
 
 class Scheduler:
-    """Runs due jobs, each under its advisory lock, one crawl process at a time."""
+    """Runs due jobs, each under its lock (a lease), one crawl process at a time."""
 
     def __init__(
         self,
@@ -108,7 +109,7 @@ class Scheduler:
 
     def close(self) -> None:
         if self.conn is not None:
-            self.conn.close()  # also ends any job lock this session still held
+            self.conn.close()
             self.conn = None
 
     def last_runs(self) -> dict[str, datetime]:
@@ -160,19 +161,23 @@ class Scheduler:
         from db.jobs import job_lock
 
         t0 = time.monotonic()
-        with job_lock(self.connection(), job.name) as taken:
-            if not taken:
+        with job_lock(self.url, job.name) as lock:
+            if not lock.held:
+                holder = lock.holder
                 logger.warning(
-                    "job %s is running elsewhere (another scheduler holds its lock); skipped",
+                    "job %s is running elsewhere (another scheduler holds its lock%s); skipped",
                     job.name,
+                    f": {holder.owner} since {holder.acquired_at:%Y-%m-%d %H:%M:%S%z}"
+                    if holder
+                    else "",
                 )
                 if self.metrics:
                     self.metrics.skipped.labels(job.name).inc()
                 return JobResult(job.name, "skipped", EX_TEMPFAIL)
             codes = []
             for crawl in self.commands(job, now):
-                if self.stopping:
-                    break
+                if self.stopping or lock.lost.is_set():
+                    break  # a lost lock: another scheduler may run the job now
                 codes.append(self.run_crawl(job, crawl))
         result = JobResult(
             job.name, "stopped" if self.stopping else "ran", worst(codes), time.monotonic() - t0
@@ -263,7 +268,12 @@ def add_parser(sub: Any) -> None:
         default=os.environ.get("SOSIK_SCHEDULE", DEFAULT_CONFIG),
         help="schedule file (default: $SOSIK_SCHEDULE or ./schedule.toml)",
     )
-    common.add_argument("--log-level", default=os.environ.get("SOSIK_LOG_LEVEL", "INFO"))
+    common.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default=os.environ.get("SOSIK_LOG_LEVEL", "INFO").upper(),
+    )
     p = sub.add_parser("schedule", help="run scheduled crawls from schedule.toml")
     actions = p.add_subparsers(dest="schedule_action", required=True, metavar="run|once|list")
     actions.add_parser(

@@ -7,6 +7,7 @@ counted in stats (`parse/not_article`, `parse/error`), logged with the URL and k
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -81,7 +82,10 @@ class SosikSpider(scrapy.Spider):
 
     def record_error(self, kind: str, url: str, reason: str) -> None:
         self.count(f"{kind}/error")
-        self.logger.warning("%s error at %s: %s", kind, url, reason)
+        # A fetch failure is a fact about the network or the site; the summary and the run
+        # record name it, so the live log keeps it at INFO. A parse error is ours: WARNING.
+        level = logging.INFO if kind == "fetch" else logging.WARNING
+        self.logger.log(level, "%s error at %s: %s", kind, url, reason)
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append({"kind": kind, "url": url, "reason": reason})
 
@@ -103,6 +107,9 @@ class SosikSpider(scrapy.Spider):
             result = parse_search(page)
         except ParseError as e:
             self.record_error("parse", response.url, e.reason)
+            if len(response.body) > 2000:
+                # A full page without the result list is a markup change: layout drift.
+                self.count("drift/search_empty")
             return None
         if not result.hits and len(response.body) > 2000:
             # A non-empty page with no results is how a markup change first shows.

@@ -152,3 +152,29 @@ def test_follow_yields_new_rows_and_new_versions(conn: Conn, db_url: str) -> Non
         t.join()
     assert got[0] == (first.article_id, 1)
     assert sorted(got[1:]) == sorted([(first.article_id, 2), (first.article_id + 1, 1)])
+
+
+def test_follow_from_a_saved_cursor_yields_a_new_version_once_and_no_repeat(
+    conn: Conn, db_url: str
+) -> None:
+    """A reader restarted past article A: A's real new version comes once; a notification that
+    only repeats A's id (any role can send one) brings nothing."""
+    a = store_article(conn, article(1, body=BODY)).article_id
+
+    def notify(article_id: int) -> None:
+        conn.execute("SELECT pg_notify('sosik_articles', %s)", [str(article_id)])
+
+    with connect(db_url) as c:
+        feed = follow(c, a, wait=2.0)  # the cursor says A was handled before the restart
+        b = store_article(conn, article(2)).article_id
+        assert next(feed).id == b  # listening
+        notify(a)  # A has not changed: nothing to yield
+        d = store_article(conn, article(4)).article_id
+        assert next(feed).id == d
+        store_article(conn, article(1, body=BODY + " 고침"))  # A's version 2, notified
+        row = next(feed)
+        assert (row.id, row.version) == (a, 2)
+        notify(a)
+        notify(b)
+        c3 = store_article(conn, article(3)).article_id
+        assert next(feed).id == c3  # neither A nor B again

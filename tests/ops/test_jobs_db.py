@@ -13,14 +13,15 @@ from crawler.schedule import parse_schedule
 from db.articles import store_search_hits
 from db.connection import connect
 from db.jobs import (
+    job_holder,
     job_lock,
     known_urls,
     last_job_starts,
     last_success_per_job,
     last_successes,
-    release_job_lock,
-    try_job_lock,
+    lease_name,
 )
+from db.locks import release_lease, renew_lease, try_lease
 from db.runs import finish_run, get_run, start_run
 from tests.ops.opskit import free_port
 
@@ -32,30 +33,63 @@ def run(conn, spider: str, status: str, **args: str) -> int:
     return rid
 
 
-def test_a_job_lock_is_held_by_one_session_at_a_time(conn, db_url):
-    with connect(db_url) as other:
-        with job_lock(conn, "nvidia") as taken:
-            assert taken
-            assert not try_job_lock(other, "nvidia")  # the other scheduler skips it
-            assert try_job_lock(other, "chips")  # other jobs are free
-            release_job_lock(other, "chips")
-        assert try_job_lock(other, "nvidia")  # released when the job ended
-        with job_lock(conn, "nvidia") as taken:
-            assert not taken
-        assert release_job_lock(other, "nvidia")
-        assert not release_job_lock(other, "nvidia")  # held no more
+def wait_for(condition, timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll until `condition()` holds (a deadline, not a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_job_lock_is_held_by_one_scheduler_at_a_time(conn, db_url):
+    with job_lock(db_url, "nvidia") as first:
+        assert first.held
+        with job_lock(db_url, "nvidia") as second:
+            assert not second.held  # the other scheduler skips it, and knows who has it
+            assert second.holder is not None and second.holder.owner == first.owner
+        with job_lock(db_url, "chips") as other:
+            assert other.held  # other jobs are free
+        assert job_holder(conn, "nvidia").owner == first.owner
+    assert job_holder(conn, "nvidia") is None  # released when the job ended
+    with job_lock(db_url, "nvidia") as again:
+        assert again.held
 
 
 def test_a_lock_dies_with_its_session(conn, db_url):
     holder = connect(db_url)
-    assert try_job_lock(holder, "nvidia")
+    assert try_lease(holder, lease_name("nvidia"), "crashed-scheduler")
+    assert not try_lease(conn, lease_name("nvidia"), "me")
     holder.close()  # a scheduler that crashed
     # the server ends the session a moment after the client went away
-    deadline = time.monotonic() + 10
-    while not try_job_lock(conn, "nvidia"):
-        assert time.monotonic() < deadline, "the lock outlived its session"
-        time.sleep(0.02)
-    release_job_lock(conn, "nvidia")
+    wait_for(lambda: try_lease(conn, lease_name("nvidia"), "me"), what="the lock to be freed")
+    assert job_holder(conn, "nvidia").owner == "me"
+    assert release_lease(conn, lease_name("nvidia"), "me")
+    assert not release_lease(conn, lease_name("nvidia"), "me")  # held no more
+
+
+def test_an_expired_lease_is_free_even_while_its_session_lives(conn, db_url):
+    with connect(db_url) as holder:  # a host cut off from the database keeps its session
+        assert try_lease(holder, lease_name("nvidia"), "cut-off", ttl=0)
+        assert job_holder(conn, "nvidia") is None
+        assert try_lease(conn, lease_name("nvidia"), "me", ttl=60)
+        assert not renew_lease(holder, lease_name("nvidia"), "cut-off")  # it knows it lost
+    release_lease(conn, lease_name("nvidia"), "me")
+
+
+def test_a_held_lease_is_renewed_and_knows_when_it_is_lost(conn, db_url):
+    with job_lock(db_url, "nvidia", ttl=0.4) as lock:  # a heartbeat every 0.1 s
+        first = job_holder(conn, "nvidia")
+        wait_for(
+            lambda: job_holder(conn, "nvidia").renewed_at > first.renewed_at,
+            what="a heartbeat",
+        )
+        conn.execute(
+            "UPDATE sosik_leases SET owner = 'another' WHERE name = %s", [lease_name("nvidia")]
+        )  # what a takeover after expiry looks like to the heartbeat
+        wait_for(lock.lost.is_set, what="the heartbeat to notice")
+    owners = conn.execute("SELECT owner FROM sosik_leases").fetchall()
+    assert owners == [("another",)]  # a lost lease is not "released": it is not ours
+    release_lease(conn, lease_name("nvidia"), "another")
 
 
 def test_last_runs_of_a_job_per_crawl(conn):

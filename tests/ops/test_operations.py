@@ -324,7 +324,7 @@ def test_schedule_errors_are_one_line(conn, db_url, tmp_path, args):
     path = tmp_path / "schedule.toml"
     path.write_text('[[job]]\nname = "a"\nportal = "naver"\nquery = "x"\nevery = "5 min"\n')
     done = kit.sosik(db_url, *args, "--config", str(path))
-    assert done.returncode == 1
+    assert done.returncode == 64  # EX_USAGE: the operator's file is wrong
     assert done.stderr.strip().splitlines() == [
         f'sosik: {path}: job a: every \'5 min\' is not an interval like "90s", "15m", "2h", "1d"'
     ]
