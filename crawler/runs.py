@@ -66,6 +66,11 @@ def assess(
         empty = stats.get(f"drift/{kind}_empty", 0)
         if empty:
             alarms.append(f"{empty} {kind} page(s) parsed to zero results although not empty")
+    mismatched = stats.get("drift/search_crosscheck", 0)
+    if mismatched:
+        alarms.append(
+            f"{mismatched} search page(s) read differently from their markup and their data"
+        )
     fetched = stats.get("downloader/response_count", 0)
     if alarms:
         return Assessment("degraded", alarms)

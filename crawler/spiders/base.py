@@ -112,9 +112,10 @@ class SosikSpider(scrapy.Spider):
                 self.count("drift/search_empty")
             return None
         if not result.hits and len(response.body) > 2000:
-            # A non-empty page with no results is how a markup change first shows.
+            # A non-empty page with no results is how a markup change first shows: counted for
+            # the drift alarm and named in the run record.
             self.count("drift/search_empty")
-            self.logger.warning("search page parsed to zero results: %s", response.url)
+            self.record_error("drift", response.url, "the page parsed to zero results")
         self.count("items/search_hits", len(result.hits))
         return result
 

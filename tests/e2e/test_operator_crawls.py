@@ -26,15 +26,38 @@ def last_run(db_url: str) -> tuple[str, dict, list]:
         ).fetchone()
 
 
+def redesigned(page: bytes, keep_data: bool) -> bytes:
+    """The saved search page after a markup redesign: the result list and its headline spans
+    renamed (the page keeps its size, so it is not an empty answer); with `keep_data`, the
+    renderer's start-up data still holds the results."""
+    gone = page.replace(b'class="list_news', b'class="list_renamed')
+    gone = gone.replace(b"sds-comps-text-type-headline1", b"sds-comps-text-type-renamed1")
+    return gone if keep_data else gone.replace(b".bootstrap(", b".renamed(")
+
+
+def test_a_search_page_read_only_from_its_data_is_layout_drift(fresh_db):
+    gone = redesigned(kit.search_page(), keep_data=True)
+    with kit.replay({kit.SEARCH: gone}) as server:
+        result = crawl(
+            fresh_db, "naver", "--query", kit.QUERY, "--no-articles", replay_url=server.url
+        )
+    # The crawl goes on with the data's results, and says the markup changed.
+    assert result.code == 2, result.stderr[-2000:]
+    assert "DEGRADED: 1 search page(s) read differently from their markup" in result.stderr
+    status, stats, _ = last_run(fresh_db)
+    assert status == "degraded" and stats["drift/search_crosscheck"] == 1
+    assert stats["items/search_hits"] == 10
+
+
 def test_a_search_page_without_its_result_list_is_layout_drift(fresh_db):
-    gone = kit.search_page().replace(b'class="list_news', b'class="list_renamed')
+    gone = redesigned(kit.search_page(), keep_data=False)
     with kit.replay({kit.SEARCH: gone}) as server:
         result = crawl(fresh_db, "naver", "--query", kit.QUERY, replay_url=server.url)
     assert result.code == 2, result.stderr[-2000:]  # before: 1, as if a page failed to fetch
     assert "DEGRADED: 1 search page(s) parsed to zero results" in result.stderr
     status, stats, errors = last_run(fresh_db)
     assert status == "degraded" and stats["drift/search_empty"] == 1
-    assert len(errors) == 1 and errors[0]["kind"] == "parse"  # and the page is named
+    assert len(errors) == 1 and errors[0]["kind"] in ("parse", "drift")  # the page is named
     assert errors[0]["url"].startswith("https://search.naver.com/search.naver?where=news")
 
 
