@@ -101,14 +101,20 @@ def run_crawl(args: argparse.Namespace) -> int:
         raise UserError(f"unknown spider {args.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
     per_spider = {name: spider_args(args, name) for name in spiders}
     server = None
+    if args.faults and not args.replay:
+        raise UserError("--faults needs --replay DIR (faults are injected by the replay server)")
     if args.replay:
-        from crawler.replay import ReplayServer, load_replay
+        from crawler.replay import FaultPlan, ReplayServer, load_replay
 
         try:
             store = load_replay(args.replay)
         except FileNotFoundError as e:
             raise UserError(str(e)) from None
-        server = ReplayServer(store).start()
+        try:
+            plan = FaultPlan.parse(args.faults, args.fault_seed) if args.faults else None
+        except ValueError as e:
+            raise UserError(f"--faults {args.faults!r}: {e}") from None
+        server = ReplayServer(store, faults=plan).start()
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     settings = crawl_settings(args)
     from db.connection import connect
@@ -292,6 +298,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="DIR",
         help="serve saved pages from DIR (urls.tsv) instead of the network",
+    )
+    c.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="with --replay: inject faults, e.g. 5xx:rate=0.2:times=3,429:rate=0.1:after=5 "
+        "(kinds and keys: crawler/replay.py FaultPlan)",
+    )
+    c.add_argument(
+        "--fault-seed", type=int, default=0, metavar="N", help="which URLs --faults picks"
     )
     c.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy/sosik setting"
