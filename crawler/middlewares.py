@@ -91,7 +91,7 @@ def cut_reason(body: bytes) -> str | None:
     JSON are not). Such a document is cut when
 
     1. it ends inside markup: in a tag (`<div class="a`), a comment, or a script, style,
-       textarea or title element; or
+       textarea or title element; or inside a UTF-8 character;
     2. it opened `<head>` and ends before both `<body>` and `</html>` (nothing of its body came);
     3. or it has no `</body>`/`</html>` end tag after its last element, and more than
        MAX_OPEN_WHEN_WHOLE elements whose end tag is never optional (div, section, table, ul,
@@ -104,15 +104,17 @@ def cut_reason(body: bytes) -> str | None:
     low = body.rstrip().lower()
     if not _DOC_OPENED.search(low):
         return None
-    lt, gt = low.rfind(b"<"), low.rfind(b">")
-    if lt > gt and (lt + 1 == len(low) or low[lt + 1] in _TAG_START):
-        return "ends inside a tag"
     if low.rfind(b"<!--") > low.rfind(b"-->"):
         return "ends inside a comment"
     for name in _RAW_TEXT:
         opened = max(low.rfind(b"<" + name + b">"), low.rfind(b"<" + name + b" "))
         if opened > low.rfind(b"</" + name):
             return f"ends inside <{name.decode()}>"
+    lt, gt = low.rfind(b"<"), low.rfind(b">")
+    if lt > gt and (lt + 1 == len(low) or low[lt + 1] in _TAG_START):
+        return "ends inside a tag"
+    if _ends_mid_character(low):
+        return "ends inside a UTF-8 character"
     end = max(low.rfind(b"</body"), low.rfind(b"</html"))
     if end < 0 and b"<head" in low and not re.search(rb"<body[\s>/]", low):
         return "ends before its <body>"
@@ -125,6 +127,26 @@ def cut_reason(body: bytes) -> str | None:
     if left_open > MAX_OPEN_WHEN_WHOLE:
         return f"no </body> or </html>, {left_open} elements left open"
     return None
+
+
+def _ends_mid_character(body: bytes) -> bool:
+    """A UTF-8 text whose last bytes begin a character they do not finish."""
+    i = len(body) - 1
+    while i >= 0 and len(body) - i <= 3 and 0x80 <= body[i] <= 0xBF:
+        i -= 1  # continuation bytes
+    if i < 0 or not 0xC2 <= body[i] <= 0xF4:
+        return False
+    need = 2 if body[i] < 0xE0 else 3 if body[i] < 0xF0 else 4
+    if len(body) - i >= need:
+        return False
+    start = max(0, i - 256)
+    while start < i and 0x80 <= body[start] <= 0xBF:
+        start += 1
+    try:  # the text before is UTF-8 (a CP949 page's bytes are not)
+        body[start:i].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _last_element_start(low: bytes) -> int:

@@ -272,7 +272,7 @@ class Hit:
 
 
 def _rng(plan: FaultPlan, url: str, salt: str) -> random.Random:
-    return random.Random(f"{plan.seed}\0{salt}\0{url}")
+    return random.Random(f"{plan.seed}\0{salt}\0{_strip_loop(url)}")
 
 
 def _strip_loop(url: str) -> str:
@@ -490,7 +490,7 @@ class ReplayServer:
                     self.log.append(Hit(at, original, rule.kind))
             if faulty:
                 assert self.plan is not None
-                return fault_reply(self.plan, rule, base, saved.read())
+                return fault_reply(self.plan, rule, original, saved.read())
         with self._lock:
             self.log.append(Hit(at, original, "200"))
         # No charset: a saved page's own bytes decide (UTF-8 first, then CP949), as for a

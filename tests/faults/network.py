@@ -24,6 +24,7 @@ tests/faults/test_network.py). `make faults-network` runs the full size: one cra
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -187,10 +188,10 @@ def count_row(
     """
     asked: dict[str, int] = {}
     for hit in server.hits():
-        key = canonical_url(hit.url)  # the exact URL: a redirect hop is another URL
-        asked[key] = asked.get(key, 0) + 1
-    kinds = {kind for url, (kind, _) in server.faulted.items() if _url_key(url) in affected}
-    retried = 0 if "redirect-loop" in kinds else sum(asked.get(u, 0) > 1 for u in affected)
+        asked[hit.url] = asked.get(hit.url, 0) + 1  # the exact URL: a redirect hop is another
+    mine = {url: kind for url, (kind, _) in server.faulted.items() if _url_key(url) in affected}
+    redirects = "redirect-loop" in mine.values()  # asked again by following, not retrying
+    retried = 0 if redirects else sum(asked.get(u, 0) > 1 for u in mine)
     with psycopg.connect(db_url, autocommit=True) as conn:
         statuses, failed = run_failures(conn)
         stored_hash, twice = stored_texts(conn)
@@ -204,7 +205,7 @@ def count_row(
     leaked = sum(u in stored_hash for u in failures)
     if leaked:
         notes.append(f"{leaked} unusable pages stored")
-    reasons = sorted({failed[u].split(":")[0][:50] for u in failures if u in failed})
+    reasons = sorted({re.sub(r"\d+", "N", failed[u])[:60] for u in failures if u in failed})
     if reasons:
         notes.append("; ".join(reasons))
     return FaultRow(
