@@ -6,13 +6,9 @@ failures). The full size is `make faults-network` (one crawl per fault, 300 arti
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 
 import pytest
 
-from db.connection import with_dbname
-from tests.conftest import require_corpus
-from tests.dbfixtures import drop_database, new_database
 from tests.faults.network import Site, run_mixed, scenarios
 from tests.faults.table import print_table
 
@@ -21,20 +17,9 @@ pytestmark = pytest.mark.e2e
 SEED = 7  # every scenario gets at least one URL of the 100 with this seed (checked below)
 
 
-@pytest.fixture
-def scratch_db(pg_server_url: str, db_template: str | None) -> Iterator[str]:
-    require_corpus()
-    if db_template is None:
-        pytest.skip("the test database role cannot create databases")
-    name = new_database(pg_server_url, "sosik_faults", template=db_template)
-    assert name is not None
-    yield with_dbname(pg_server_url, name)
-    drop_database(pg_server_url, name)
-
-
-def test_every_network_fault_in_one_crawl_loses_nothing_and_names_every_failure(scratch_db, capsys):
+def test_every_network_fault_in_one_crawl_loses_nothing_and_names_every_failure(fresh_db, capsys):
     scs = scenarios(full=False)
-    rows = run_mixed(scs, Site.build(100), scratch_db, SEED)
+    rows = run_mixed(scs, Site.build(100), fresh_db, SEED)
     with capsys.disabled():
         print()
         ok = print_table(rows, sys.stdout)

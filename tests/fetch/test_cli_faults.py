@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from crawler.cli import main
-from db.connection import with_dbname
 from tests.conftest import require_corpus
-from tests.dbfixtures import drop_database, new_database
 from tests.e2e.replaykit import SECTION_ARGS, crawl, last_run_stats, section_replay
 
 MK = [
@@ -20,22 +16,11 @@ MK = [
 ]
 
 
-@pytest.fixture
-def scratch_db(pg_server_url: str, db_template: str | None) -> Iterator[str]:
-    require_corpus()
-    if db_template is None:
-        pytest.skip("the test database role cannot create databases")
-    name = new_database(pg_server_url, "sosik_fetch", template=db_template)
-    assert name is not None
-    yield with_dbname(pg_server_url, name)
-    drop_database(pg_server_url, name)
-
-
 @pytest.mark.e2e
-def test_a_5xx_burst_on_every_article_is_retried_through_and_stored(tmp_path, scratch_db):
+def test_a_5xx_burst_on_every_article_is_retried_through_and_stored(tmp_path, fresh_db):
     replay = section_replay(tmp_path / "r", MK)
     done = crawl(
-        scratch_db,
+        fresh_db,
         *SECTION_ARGS,
         "--faults",
         "5xx:times=2:skip=main.naver",
@@ -46,10 +31,10 @@ def test_a_5xx_burst_on_every_article_is_retried_through_and_stored(tmp_path, sc
         replay=replay,
     )
     assert done.code == 0, done.stderr[-3000:]
-    stats = last_run_stats(scratch_db)
+    stats = last_run_stats(fresh_db)
     assert stats["retry/count"] == 2 * len(MK)  # two 5xx answers per article, then the page
     assert stats["retry/parked"] == 2 * len(MK)
-    with psycopg.connect(scratch_db, autocommit=True) as conn:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == len(MK)
 
 

@@ -9,17 +9,12 @@ else was fetched until they woke, and every other article came after the retries
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from bench._replay import SyntheticSite
 from crawler.replay import ReplayServer
 from crawler.urls import canonical_url
-from db.connection import with_dbname
-from tests.conftest import require_corpus
-from tests.dbfixtures import drop_database, new_database
 from tests.faults.network import crawl_site
 
 pytestmark = pytest.mark.e2e
@@ -28,25 +23,14 @@ WAIT = 8  # seconds of Retry-After; the other 32 pages take well under one on lo
 WAITING = 16
 
 
-@pytest.fixture
-def scratch_db(pg_server_url: str, db_template: str | None) -> Iterator[str]:
-    require_corpus()
-    if db_template is None:
-        pytest.skip("the test database role cannot create databases")
-    name = new_database(pg_server_url, "sosik_fetch", template=db_template)
-    assert name is not None
-    yield with_dbname(pg_server_url, name)
-    drop_database(pg_server_url, name)
-
-
-def test_retry_after_waits_hold_no_slot_while_other_pages_are_fetched(scratch_db):
+def test_retry_after_waits_hold_no_slot_while_other_pages_are_fetched(fresh_db):
     site = SyntheticSite(48)  # one day: three list pages of 20, 16 and 12 links
     urls = [site.article_url(n) for n in range(1, 49)]
     waiting, others = urls[:WAITING], urls[WAITING:]
     with ReplayServer(site) as server:  # type: ignore[arg-type] - same match() API
         for url in waiting:
             server.inject(url, 429, {"Retry-After": str(WAIT)}, times=1)
-        code, err = crawl_site(site, scratch_db, server)
+        code, err = crawl_site(site, fresh_db, server)
         log = server.hits()
     assert code == 0, err[-3000:]
     t0 = log[0].at
@@ -63,7 +47,7 @@ def test_retry_after_waits_hold_no_slot_while_other_pages_are_fetched(scratch_db
     # every other article was fetched while the 16 waited: after their 429s, before any retry
     assert max(fetched) < min(retried), order
     assert max(answered_429) < min(retried)
-    with psycopg.connect(scratch_db, autocommit=True) as conn:
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
         stored = {r[0] for r in conn.execute("SELECT url FROM article_urls")}
         stats = conn.execute("SELECT stats FROM crawl_runs").fetchone()[0]
     assert {canonical_url(u) for u in urls} <= stored
