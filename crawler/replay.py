@@ -22,6 +22,7 @@ import random
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -372,6 +373,17 @@ def fault_reply(plan: FaultPlan, rule: FaultRule, url: str, page: bytes) -> Repl
     raise AssertionError(kind)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up (a cancelled download, a timeout) is no server error."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            logger.debug("replay: %s hung up: %s", client_address, exc)
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class ReplayServer:
     """A loopback HTTP server over a ReplayStore; logs requests and can inject faults.
 
@@ -413,7 +425,7 @@ class ReplayServer:
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 logger.debug("replay: " + format, *args)
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd = _QuietServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
