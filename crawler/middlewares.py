@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 # The meta key a retry carries from process_response to the request_scheduled handler.
 DELAY_META = "sosik_retry_delay"
+# A request whose answer may legitimately be empty or a fragment (an API page past the end)
+# sets this meta key to skip the whole-page check.
+PARTIAL_OK_META = "sosik_partial_ok"
 
 
 class FetchError(Exception):
@@ -168,6 +171,8 @@ def _last_element_start(low: bytes) -> int:
 def truncation(request: Request, response: Response) -> str | None:
     """Why a 2xx response is not a whole page, or None."""
     if request.method == "HEAD" or not 200 <= response.status < 300 or response.status == 204:
+        return None
+    if request.meta.get(PARTIAL_OK_META):
         return None
     if "dataloss" in response.flags:
         return "shorter than its Content-Length"

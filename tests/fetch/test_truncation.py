@@ -90,3 +90,21 @@ def test_cut_documents(body, why):
 )
 def test_whole_or_not_judged(body):
     assert cut_reason(body) is None
+
+
+def test_truncation_judges_whole_2xx_html_answers_only():
+    from scrapy.http import HtmlResponse, Request, TextResponse
+
+    from crawler.middlewares import PARTIAL_OK_META, truncation
+
+    url = "https://news.example.com/a"
+    cut = b"<html><body><div><div><span>cut"
+    assert "left open" in truncation(Request(url), HtmlResponse(url, body=cut))
+    assert truncation(Request(url), HtmlResponse(url, body=b"")) == "empty body"
+    assert truncation(Request(url), HtmlResponse(url, body=b"x", flags=["dataloss"]))
+    assert (
+        truncation(Request(url, meta={PARTIAL_OK_META: True}), HtmlResponse(url, body=b"")) is None
+    )
+    assert truncation(Request(url), HtmlResponse(url, status=404, body=cut)) is None
+    assert truncation(Request(url), TextResponse(url, body=b"")) is None  # not HTML
+    assert truncation(Request(url, method="HEAD"), HtmlResponse(url, body=b"")) is None
