@@ -40,6 +40,17 @@ PREFIX = "/__replay__/"
 
 
 @dataclass(slots=True)
+class Fault:
+    """A scripted answer for the next `times` requests that match `url_part`."""
+
+    url_part: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    times: int = 1
+    body: bytes = b""  # e.g. a 200 whose JSON says "nothing this time" ({"collection": null})
+
+
+@dataclass(slots=True)
 class Saved:
     params: dict[str, str]
     path: Path | None = None
@@ -131,17 +142,6 @@ _RULE_KEYS = {
     "kb",
     "depth",
 }
-
-
-@dataclass(slots=True)
-class Fault:
-    """A scripted answer for the next `times` requests that match `url_part`."""
-
-    url_part: str
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    times: int = 1
-    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
