@@ -1,14 +1,17 @@
 # sosik: the two commands a new machine needs (Python >= 3.11 and make).
 #   make run   [QUERY=엔비디아] [PAGES=1]   live crawl of Naver News into PostgreSQL
 #   make test                               the whole test suite
+#   make faults-network                     the network fault table, full size (one crawl per fault)
+#   make fuzz [FUZZ_CASES=10000]            fuzz every parser on mutated real pages (long mode)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 QUERY  ?= 엔비디아
 PAGES  ?= 1
+FUZZ_CASES ?= 10000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install lint clean
+.PHONY: run test bench install lint clean faults faults-network fuzz
 
 install: $(STAMP)
 
@@ -25,6 +28,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+faults: faults-network
+
+faults-network: $(STAMP)
+	$(BIN)/python -m tests.faults.network --full
+
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz.run --cases $(FUZZ_CASES)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

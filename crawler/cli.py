@@ -118,14 +118,20 @@ def run_crawl(args: argparse.Namespace) -> int:
     for name, kwargs in per_spider.items():
         check_spider_args(_spider_class(name), kwargs)
     server = None
+    if args.faults and not args.replay:
+        raise UsageError("--faults needs --replay DIR (faults are injected by the replay server)")
     if args.replay:
-        from crawler.replay import ReplayServer, load_replay
+        from crawler.replay import FaultPlan, ReplayServer, load_replay
 
         try:
             store = load_replay(args.replay)
         except (FileNotFoundError, NotADirectoryError) as e:
             raise UsageError(f"--replay: {e}") from None
-        server = ReplayServer(store).start()
+        try:
+            plan = FaultPlan.parse(args.faults, args.fault_seed) if args.faults else None
+        except ValueError as e:
+            raise UsageError(f"--faults {args.faults!r}: {e}") from None
+        server = ReplayServer(store, faults=plan).start()
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     try:  # the replay server stops whatever happens
         settings = crawl_settings(args)
@@ -283,6 +289,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="DIR",
         help="serve saved pages from DIR (urls.tsv) instead of the network",
+    )
+    c.add_argument(
+        "--faults",
+        metavar="SPEC",
+        help="with --replay: inject faults, e.g. 5xx:rate=0.2:times=3,429:rate=0.1:after=5 "
+        "(kinds and keys: crawler/replay.py FaultPlan)",
+    )
+    c.add_argument(
+        "--fault-seed", type=int, default=0, metavar="N", help="which URLs --faults picks"
     )
     c.add_argument(
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy/sosik setting"

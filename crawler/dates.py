@@ -71,8 +71,16 @@ def parse_datetime(text: str | None, now: datetime | None = None) -> datetime | 
     """Parse one date string as a portal prints it; None when it holds no date.
 
     `now` resolves relative forms ("3시간 전", "어제", a month-day without a year); without it
-    those return None rather than guess from the clock.
+    those return None rather than guess from the clock. A string of the right shape whose
+    fields are out of range (month 13, hour 25, "99999년 전") holds no date either.
     """
+    try:
+        return _parse_datetime(text, now)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _parse_datetime(text: str | None, now: datetime | None) -> datetime | None:
     if not text:
         return None
     s = " ".join(text.split())

@@ -58,9 +58,30 @@ def daum_id(url: str) -> str | None:
     return m.group(1) if m else None
 
 
+def is_url(url: str) -> bool:
+    """Whether `url` reads as an address: a host, and a numeric port if it names one."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for "host:02<"
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
 def canonical_url(url: str) -> str:
-    """The one key under which an article is stored (see module docstring)."""
+    """The one key under which an article is stored (see module docstring).
+
+    A string urlsplit cannot read as a URL (a bad port, a broken IPv6 host) is returned as it
+    is: there is nothing to canonicalise.
+    """
     url = url.strip()
+    try:
+        return _canonical(url)
+    except ValueError:
+        return url
+
+
+def _canonical(url: str) -> str:
     ids = naver_ids(url)
     if ids:
         return naver_article_url(*ids)

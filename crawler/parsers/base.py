@@ -21,7 +21,7 @@ import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
-from crawler.urls import canonical_url
+from crawler.urls import canonical_url, is_url
 
 
 class ParseError(Exception):
@@ -237,7 +237,7 @@ def declared_url(
     if not url and ld and isinstance(ld.get("url"), str):
         url = ld["url"]
     url = (url or "").strip()
-    return canonical_url(url if url and accept(url) else page.url)
+    return canonical_url(url if url and is_url(url) and accept(url) else page.url)
 
 
 def other_urls(page: Page, url: str) -> list[str]:
