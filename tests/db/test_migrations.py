@@ -33,11 +33,12 @@ def empty_url(pg_server_url: str, db_template: str | None) -> Iterator[str]:
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert migrate.current_revision(empty_url) is None
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0003"
     assert migrate.is_up_to_date(empty_url)
     with connect(empty_url) as c:
         names = [r[0] for r in c.execute(OBJECTS)]
         assert names == [
+            "article_suspects",
             "article_urls",
             "article_versions",
             "articles",
@@ -49,6 +50,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
             "pages_id_seq",
             "search_hits",
             "search_hits_id_seq",
+            "sosik_database",
         ]
         assert c.execute(FUNCTIONS).fetchall() == [("sosik_notify_article",)]
 
@@ -70,7 +72,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
         assert c.execute(ROLE).fetchone() == (1,)
 
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == "0002"
+    assert migrate.current_revision(empty_url) == "0003"
     writer.close()
 
 
