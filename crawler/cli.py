@@ -111,6 +111,10 @@ def run_crawl(args: argparse.Namespace) -> int:
         server = ReplayServer(store).start()
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     settings = crawl_settings(args)
+    if settings.get("JOBDIR"):
+        raise UserError(
+            "JOBDIR is not used by sosik: re-running a killed crawl resumes it from the database"
+        )
     from db.connection import connect
     from db.migrate import upgrade
     from db.runs import finish_run, start_run
@@ -118,35 +122,46 @@ def run_crawl(args: argparse.Namespace) -> int:
     upgrade(settings.get("STORE_DATABASE_URL") or None)
     run_id = None
     if len(spiders) > 1:
+        from crawler.runs import process_identity, this_host
+
         with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
-            run_id = start_run(conn, args.spider, {"spiders": spiders, **per_spider[spiders[0]]})
+            run_id = start_run(
+                conn,
+                args.spider,
+                {"spiders": spiders, **per_spider[spiders[0]]},
+                pid=os.getpid(),
+                host=this_host(),
+                process=process_identity(),
+            )
         settings.set("SOSIK_RUN_ID", run_id, priority="cmdline")
     try:
         crawlers = _run_spiders(settings, per_spider)
     finally:
         if server:
             server.stop()
-    from crawler.report import merge_outcome, print_summary
+    from crawler.report import merge_runs, print_summary
 
-    outcome = merge_outcome(crawlers)
+    summary = merge_runs(crawlers)
     if run_id is not None:
+        summary.run_ids = [run_id]
         with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
             stats = {
-                **outcome.stats,
-                "alarms": outcome.alarms,
-                "failure": "; ".join(outcome.reasons) or None,
+                **summary.stats,
+                "alarms": summary.alarms,
+                "failure": "; ".join(summary.reasons) or None,
             }
-            finish_run(conn, run_id, outcome.status, stats, outcome.errors)
-    print_summary(outcome, sys.stderr)
-    if outcome.status == "failed":
-        fetched = outcome.stats.get("downloader/response_count", 0)
-        if outcome.errors and not fetched:
-            first = outcome.errors[0]
-            why = f"could not fetch {first['url']}: {first['reason']}"
+            finish_run(conn, run_id, summary.status, stats, summary.errors)
+    print_summary(summary, sys.stderr)
+    if summary.status == "failed":
+        fetched = summary.stats.get("downloader/response_count", 0)
+        failures = summary.failures()
+        if failures and not fetched:
+            _, url, reason = failures[0]
+            why = f"could not fetch {url}: {reason}"
         else:
-            why = "; ".join(outcome.reasons) or "see the log above"
+            why = "; ".join(summary.reasons) or "see the log above"
         print(f"sosik: crawl failed: {why}", file=sys.stderr)
-    return outcome.exit_code
+    return summary.exit_code
 
 
 def _run_spiders(settings: Any, per_spider: dict[str, dict[str, Any]]) -> list[Any]:
@@ -248,6 +263,10 @@ def run_db(args: argparse.Namespace) -> int:
     from db.connection import database_url
     from db.migrate import downgrade, upgrade
 
+    if args.action in ("status", "stop", "flush-spill"):
+        from crawler.commands import database
+
+        return database.run(args)
     if args.action == "url":
         print(database_url())
     elif args.action == "upgrade":
@@ -306,8 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--encoding", help="charset the server declared, if known")
     e.set_defaults(func=run_extract)
 
-    d = sub.add_parser("db", help="database: upgrade, downgrade, url")
-    d.add_argument("action", choices=("upgrade", "downgrade", "url"))
+    d = sub.add_parser("db", help="database: upgrade, downgrade, url, status, stop, flush-spill")
+    d.add_argument(
+        "action", choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill")
+    )
     d.add_argument("revision", nargs="?")
     d.set_defaults(func=run_db)
 

@@ -1,13 +1,16 @@
 """Where the database is and how to connect to it: the one connection factory.
 
 `DATABASE_URL` wins. Without it, sosik starts (or reuses) an embedded PostgreSQL 16 from the
-`pgserver` package with its data under `$SOSIK_HOME/pg` (default `./.sosik/pg`), reached over
-a unix socket. The server is left running when the process exits, so the next command finds
-it at once; `pg_ctl -D .sosik/pg stop` stops it.
+`pgserver` package with its data under `<home>/pg`, reached over a unix socket. The home is
+`$SOSIK_HOME` if set, else `$XDG_DATA_HOME/sosik` (`~/.local/share/sosik`): one place per user,
+whatever folder a command runs in. The server is left running when the process exits, so the
+next command finds it at once; `sosik db status` says where it is and whether it runs, `sosik db
+stop` stops it.
 
 Connections are autocommit: every write says where its transaction starts and ends with
 `with conn.transaction():`. Failures to reach the database raise `DatabaseUnavailable`, whose
-message is one line fit for a CLI to print without a traceback.
+message is one line fit for a CLI to print without a traceback. A crawl's components share one
+`psycopg_pool` pool (`open_pool`), held by the crawl's database owner (crawler.database).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -27,11 +31,12 @@ logger = logging.getLogger(__name__)
 
 ENV_URL = "DATABASE_URL"
 ENV_HOME = "SOSIK_HOME"
-DEFAULT_HOME = ".sosik"
+ENV_XDG_DATA = "XDG_DATA_HOME"
 EMBEDDED_DBNAME = "sosik"
 CONNECT_TIMEOUT = 10  # seconds; a database that does not answer by then is reported as down
 
 _DATABASE_EXISTS = "SELECT EXISTS (SELECT FROM pg_database WHERE datname = %(name)s)"
+_CREATE_LOCK = "SELECT pg_advisory_lock(1936683883, 3)"  # "sosk", 3: creating the database
 
 _embedded_urls: dict[tuple[Path, str], str] = {}
 
@@ -41,8 +46,20 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def sosik_home() -> Path:
-    """$SOSIK_HOME, else `.sosik` in the current directory."""
-    return Path(os.environ.get(ENV_HOME) or DEFAULT_HOME).expanduser().resolve()
+    """$SOSIK_HOME, else `$XDG_DATA_HOME/sosik` (default `~/.local/share/sosik`).
+
+    Never the working directory: a command run from another folder finds the same server.
+    """
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser().resolve()
+    data = os.environ.get(ENV_XDG_DATA) or str(Path("~/.local/share").expanduser())
+    return (Path(data).expanduser() / "sosik").resolve()
+
+
+def embedded_pgdata() -> Path:
+    """The embedded server's data folder: `<home>/pg`."""
+    return sosik_home() / "pg"
 
 
 def database_url() -> str:
@@ -55,7 +72,7 @@ def database_url() -> str:
 
 def embedded_url(pgdata: Path | None = None, dbname: str = EMBEDDED_DBNAME) -> str:
     """URL of database `dbname` on the embedded server in `pgdata`, creating both if needed."""
-    pgdata = (pgdata or sosik_home() / "pg").resolve()
+    pgdata = (pgdata or embedded_pgdata()).resolve()
     key = (pgdata, dbname)
     if key not in _embedded_urls:
         server_url = start_embedded(pgdata)
@@ -83,15 +100,104 @@ def start_embedded(pgdata: Path) -> str:
         ) from exc
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddedStatus:
+    """What `sosik db status` says of the embedded server, found without starting it."""
+
+    pgdata: Path
+    exists: bool  # initialised (PG_VERSION present)
+    running: bool
+    pid: int | None = None
+    socket_dir: str | None = None
+
+
+def embedded_status(pgdata: Path | None = None) -> EmbeddedStatus:
+    """Whether the embedded server in `pgdata` exists and runs (postmaster.pid and its process)."""
+    pgdata = (pgdata or embedded_pgdata()).resolve()
+    exists = (pgdata / "PG_VERSION").exists()
+    pid, socket_dir = None, None
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, socket_dir = int(lines[0]), (lines[4] if len(lines) > 4 else None)
+    except (OSError, ValueError, IndexError):
+        pass
+    running = pid is not None and _alive(pid)
+    return EmbeddedStatus(pgdata, exists, running, pid if running else None, socket_dir)
+
+
+def stop_embedded(pgdata: Path | None = None, timeout: float = 60) -> bool:
+    """Stop the embedded server in `pgdata` (fast shutdown: sessions end, work is rolled back,
+    nothing committed is lost); False when it was not running."""
+    status = embedded_status(pgdata)
+    if not status.running:
+        return False
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pgserver
+    user = "pgserver" if os.geteuid() == 0 else None  # pgserver runs the server as this user
+    try:
+        pgserver.pg_ctl(
+            ["-w", "-m", "fast", "stop"], pgdata=status.pgdata, user=user, timeout=timeout
+        )
+    except Exception as exc:  # noqa: BLE001 - CalledProcessError, TimeoutExpired: one line
+        raise DatabaseUnavailable(
+            f"cannot stop the embedded PostgreSQL in {status.pgdata}: {exc}"
+        ) from exc
+    _embedded_urls.clear()
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user (the server runs as `pgserver` under root)
+    return True
+
+
+def open_pool(url: str, *, max_size: int = 4, name: str = "sosik") -> Any:
+    """A psycopg_pool ConnectionPool of autocommit connections to `url`, opened (no wait).
+
+    A broken connection is never handed out (checked on the way out, discarded on the way
+    back); while the server is down the pool keeps reconnecting in the background and a
+    caller waiting for a connection gets PoolTimeout.
+    """
+    from psycopg_pool import ConnectionPool
+
+    pool = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+        check=ConnectionPool.check_connection,
+        # Give up a reconnection attempt after this long and start afresh on the next request:
+        # the pool's backoff doubles without bound, which would delay the recovery of a long
+        # outage by as long as the outage.
+        reconnect_timeout=10.0,
+        name=name,
+        open=False,
+    )
+    pool.open(wait=False)
+    return pool
+
+
 def create_database(server_url: str, dbname: str) -> bool:
     """Create database `dbname` on the server unless it exists; True when it was created."""
     with connect(server_url) as conn:
         if conn.execute(_DATABASE_EXISTS, {"name": dbname}).fetchone()[0]:
             return False
+        # Two commands starting on a fresh server at once: one creates, the other waits and
+        # finds it (CREATE DATABASE cannot run in a transaction: a session lock, released at
+        # the end of this connection at the latest).
+        conn.execute(_CREATE_LOCK)
+        if conn.execute(_DATABASE_EXISTS, {"name": dbname}).fetchone()[0]:
+            return False
         try:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
-        except psycopg.errors.DuplicateDatabase:
-            return False  # another process created it between the check and now: same result
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            return False  # created meanwhile by a process that did not take the lock
         logger.info("created database %s", dbname)
         return True
 

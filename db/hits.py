@@ -13,7 +13,7 @@ from db.batch import aware
 from db.rows import SearchHitRow
 from db.statements import WRITER_LOCK
 
-__all__ = ["search_hits", "store_search_hits"]
+__all__ = ["known_hit_urls", "search_hits", "store_search_hits"]
 
 UPSERT_SEARCH_HIT = """
 INSERT INTO search_hits (
@@ -95,3 +95,23 @@ def _hit_params(hit: SearchHit, crawl_run_id: int | None) -> dict[str, Any]:
         "published_text": hit.published,
         "published_at": aware(hit.published_at),
     }
+
+
+KNOWN_HIT_URLS = """
+SELECT h.url FROM search_hits h
+WHERE h.portal = %(portal)s AND h.query = %(query)s
+  AND h.seen_at >= now() - %(days)s * interval '1 day'
+UNION
+SELECT h.portal_url FROM search_hits h
+WHERE h.portal = %(portal)s AND h.query = %(query)s AND h.portal_url IS NOT NULL
+  AND h.seen_at >= now() - %(days)s * interval '1 day'
+"""
+
+
+def known_hit_urls(
+    conn: psycopg.Connection[Any], portal: str, query: str, days: int = 30
+) -> list[str]:
+    """URLs (and portal copies) of this search's hits seen in the last `days` days: what an
+    incremental crawl of it has met before."""
+    rows = conn.execute(KNOWN_HIT_URLS, {"portal": portal, "query": query, "days": days})
+    return [r[0] for r in rows]

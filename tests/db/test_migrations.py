@@ -90,3 +90,40 @@ def test_upgrade_of_an_unreachable_database_is_one_clear_line() -> None:
         DatabaseUnavailable, match=r"^cannot connect to PostgreSQL x@127\.0\.0\.1:1/"
     ):
         migrate.upgrade("postgresql://x@127.0.0.1:1/sosik?connect_timeout=2")
+
+
+def test_two_upgrades_at_once_on_a_fresh_database_both_succeed(
+    pg_server_url: str, db_template: str | None
+) -> None:
+    """Two processes migrating one empty database at the same moment, 10 times: the
+    migration lock makes the second wait and find the schema at head (without it, one died on
+    `alembic_version already exists`)."""
+    import subprocess
+    import sys
+
+    from tests.e2e.replaykit import REPO
+
+    code = "import sys; from db.migrate import upgrade; upgrade(sys.argv[1])"
+    for _ in range(10):
+        name = new_database(pg_server_url, "sosik_race")
+        if name is None:
+            pytest.skip("no right to create a database on TEST_DATABASE_URL")
+        url = with_dbname(pg_server_url, name)
+        try:
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-c", code, url],
+                    cwd=REPO,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(2)
+            ]
+            results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+            for p in procs:
+                p.stderr.close()
+            assert [c for c, _ in results] == [0, 0], [e[-500:] for _, e in results]
+            assert migrate.current_revision(url) == migrate.head_revision()
+        finally:
+            drop_database(pg_server_url, name)
