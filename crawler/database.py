@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,6 +138,10 @@ class DatabaseOwner:
         self.min_items = s.getint("SOSIK_DRIFT_MIN_ITEMS", 3)
         self.resume_enabled = s.getbool("SOSIK_RESUME", True)
         self.known_days = s.getint("SOSIK_INCREMENTAL_DAYS", 30)
+        # For measuring the concurrency model only (bench/e2e.py): run every database call on
+        # the reactor thread, as before this owner existed. Never for production.
+        self.inline = s.getbool("SOSIK_DB_INLINE", False)
+        self.probe = ReactorProbe() if s.getbool("SOSIK_REACTOR_PROBE", False) else None
         size = s.getint("SOSIK_DB_THREADS", 4)
         self.threads = ThreadPool(minthreads=0, maxthreads=size, name="sosik-db")
         self.pool_size = size
@@ -200,6 +205,8 @@ class DatabaseOwner:
         from twisted.internet import reactor
         from twisted.internet.threads import deferToThreadPool
 
+        if self.inline:
+            return self._with_connection(fn, args, kwargs)
         if not self.threads.started:
             self.threads.start()
         d = deferToThreadPool(reactor, self.threads, self._with_connection, fn, args, kwargs)
@@ -238,6 +245,8 @@ class DatabaseOwner:
             reason = one_line(exc)
             logger.error("cannot open the crawl's run record: %s", reason)
             raise CloseSpider(f"database unavailable: {reason}") from exc
+        if self.probe is not None:
+            self.probe.start()
         if ctx.run_id is not None and self.heartbeat_seconds > 0:
             from twisted.internet import task
 
@@ -322,6 +331,8 @@ class DatabaseOwner:
 
         if self._beat is not None and self._beat.running:
             self._beat.stop()
+        if self.probe is not None:
+            self.probe.stop(self.crawler.stats)
         for closer in self._closers:
             try:
                 await closer()
@@ -367,6 +378,42 @@ class DatabaseOwner:
     def engine_stopped(self) -> None:
         if self.threads.started:
             self.threads.stop()
+
+
+class ReactorProbe:
+    """How late the reactor runs a timer due every 50 ms: how long something held the thread
+    that downloads, parses and schedules (SOSIK_REACTOR_PROBE=1; stats `reactor/lag_*_ms`)."""
+
+    INTERVAL = 0.05
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self._call: Any = None
+        self._due = 0.0
+
+    def start(self) -> None:
+        from twisted.internet import reactor
+
+        self._due = time.monotonic() + self.INTERVAL
+        self._call = reactor.callLater(self.INTERVAL, self._tick)
+
+    def _tick(self) -> None:
+        from twisted.internet import reactor
+
+        now = time.monotonic()
+        self.lags.append(max(0.0, now - self._due))
+        self._due = now + self.INTERVAL
+        self._call = reactor.callLater(self.INTERVAL, self._tick)
+
+    def stop(self, stats: Any) -> None:
+        if self._call is not None and self._call.active():
+            self._call.cancel()
+        if not self.lags:
+            return
+        lags = sorted(self.lags)
+        stats.set_value("reactor/lag_max_ms", round(1000 * lags[-1], 1))
+        stats.set_value("reactor/lag_p99_ms", round(1000 * lags[int(0.99 * (len(lags) - 1))], 1))
+        stats.set_value("reactor/lag_total_s", round(sum(lags), 2))
 
 
 class ResumeFilter:

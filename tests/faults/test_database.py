@@ -173,11 +173,11 @@ def test_two_crawls_on_a_fresh_database_both_succeed(
 ) -> None:
     with faults.replay_site(40, stories=17) as small:
         row, problems = faults.fresh_database_race(
-            embedded, small, home(root, "race"), rounds=3, embedded_rounds=1
+            embedded, small, home(root, "race"), rounds=2, embedded_rounds=1
         )
     show(row)
     assert problems == []
-    assert row.passed and (row.stored, row.stored_twice) == (3 * 40, 0), row
+    assert row.passed and (row.stored, row.stored_twice) == (2 * 40, 0), row
 
 
 def test_scenario_script_prints_the_table() -> None:
