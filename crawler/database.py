@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Request
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 
 from crawler.dates import KST
 from crawler.runs import (
@@ -250,7 +250,9 @@ class DatabaseOwner:
         if ctx.run_id is not None and self.heartbeat_seconds > 0:
             from twisted.internet import task
 
-            self._beat = task.LoopingCall(self._heartbeat)
+            # A Twisted timer calling a coroutine: run it as Scrapy runs its own (an asyncio
+            # task under the asyncio reactor), not as a Twisted-driven coroutine.
+            self._beat = task.LoopingCall(lambda: deferred_from_coro(self._heartbeat()))
             self._beat.start(self.heartbeat_seconds, now=False)
 
     def _open(self, conn: Any, incremental: bool, search: tuple[str, str]) -> None:
