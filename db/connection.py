@@ -75,14 +75,27 @@ def embedded_url(pgdata: Path | None = None, dbname: str = EMBEDDED_DBNAME) -> s
     pgdata = (pgdata or embedded_pgdata()).resolve()
     key = (pgdata, dbname)
     if key not in _embedded_urls:
-        server_url = start_embedded(pgdata)
+        server_url = start_embedded(pgdata, tune=True)
         create_database(server_url, dbname)
         _embedded_urls[key] = with_dbname(server_url, dbname)
     return _embedded_urls[key]
 
 
-def start_embedded(pgdata: Path) -> str:
-    """Start (or find running) the embedded server in `pgdata`; its maintenance DB's URL."""
+# The embedded server's settings that PostgreSQL's defaults get wrong for a crawler's database.
+# Every article updates ~9 indexes keyed by a hash or a URL (random leaf pages); the first change
+# of a page after a checkpoint writes the whole 8 KB page to the WAL. With the default
+# checkpoints (every 5 min or 1 GB of WAL), at a million articles nearly every such change was a
+# full page again: ~60 KB of WAL per article instead of ~6 KB, and the cost per stored article
+# grew 2.3x from a small database to a million rows (docs/benchmarks.md). Checkpoints every
+# 30 min or 8 GB make a page's full image rare again. Applied with ALTER SYSTEM and a reload (no
+# restart), only when they differ; a server of DATABASE_URL is its operator's to tune.
+EMBEDDED_SETTINGS = {"max_wal_size": "8GB", "checkpoint_timeout": "30min"}
+
+
+def start_embedded(pgdata: Path, *, tune: bool = False) -> str:
+    """Start (or find running) the embedded server in `pgdata`; its maintenance DB's URL.
+
+    `tune`: apply EMBEDDED_SETTINGS (sosik's own server; not a test server others share)."""
     with warnings.catch_warnings():
         # platformdirs warns at import time when XDG_RUNTIME_DIR is unset (containers, cron);
         # pgserver then uses /tmp/runtime-$UID for its lock file, which is what we want.
@@ -92,12 +105,35 @@ def start_embedded(pgdata: Path) -> str:
     try:
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         server = pgserver.get_server(pgdata, cleanup_mode=None)
-        return server.get_uri()
+        url = server.get_uri()
     except Exception as exc:  # pgserver raises CalledProcessError, AssertionError, OSError...
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DatabaseUnavailable(
             f"cannot start the embedded PostgreSQL in {pgdata}: {reason} (log: {pgdata / 'log'})"
         ) from exc
+    if tune:
+        tune_embedded(url)
+    return url
+
+
+def tune_embedded(server_url: str) -> bool:
+    """Apply EMBEDDED_SETTINGS to the server where they differ; True when something changed."""
+    with connect(server_url) as conn:
+        stale = [
+            name
+            for name, value in EMBEDDED_SETTINGS.items()
+            if conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0] != value
+        ]
+        for name in stale:
+            conn.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(
+                    sql.Identifier(name), sql.Literal(EMBEDDED_SETTINGS[name])
+                )
+            )
+        if stale:
+            conn.execute("SELECT pg_reload_conf()")
+            logger.info("embedded server: %s", {k: EMBEDDED_SETTINGS[k] for k in stale})
+        return bool(stale)
 
 
 @dataclass(frozen=True, slots=True)
