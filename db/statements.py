@@ -330,15 +330,7 @@ added AS (
     ON CONFLICT (url) DO NOTHING
     RETURNING article_id
 ),
-linked AS (
-    UPDATE search_hits h
-    SET article_id = (SELECT du.id FROM done_urls du
-                      WHERE du.url = h.url OR du.url = h.portal_url
-                      ORDER BY du.url = h.url DESC LIMIT 1)
-    WHERE h.article_id IS NULL
-      AND (h.url = ANY(ARRAY(SELECT url FROM done_urls))
-           OR h.portal_url = ANY(ARRAY(SELECT url FROM done_urls)))
-    RETURNING h.article_id
+linked AS ({link_done}
 ),
 added_n AS (SELECT article_id, count(*)::int AS n FROM added GROUP BY article_id),
 linked_n AS (SELECT article_id, count(*)::int AS n FROM linked GROUP BY article_id)
@@ -415,15 +407,7 @@ added AS (
     ON CONFLICT (url) DO NOTHING
     RETURNING url
 ),
-linked AS (
-    UPDATE search_hits h
-    SET article_id = (SELECT tu.id FROM target_urls tu
-                      WHERE tu.url = h.url OR tu.url = h.portal_url
-                      ORDER BY tu.url = h.url DESC LIMIT 1)
-    WHERE h.article_id IS NULL
-      AND (h.url = ANY(ARRAY(SELECT url FROM target_urls))
-           OR h.portal_url = ANY(ARRAY(SELECT url FROM target_urls)))
-    RETURNING h.url, h.portal_url
+linked AS ({link_target}
 )
 SELECT x.idx, x.id, x.outcome,
        (SELECT count(*) FROM added a JOIN target_urls tu ON tu.url = a.url
@@ -433,6 +417,20 @@ SELECT x.idx, x.id, x.outcome,
         WHERE tu.idx = x.idx)::int AS hits_linked
 FROM target x JOIN articles a ON a.id = x.id
 """
+
+
+def link_hits(urls: str, returning: str) -> str:
+    """Link the unlinked search hits of a set of (id, url) rows (a CTE named `urls`) to those
+    articles: a hit's own URL first, else its portal copy's."""
+    return f"""
+    UPDATE search_hits h
+    SET article_id = (SELECT x.id FROM {urls} x
+                      WHERE x.url = h.url OR x.url = h.portal_url
+                      ORDER BY x.url = h.url DESC LIMIT 1)
+    WHERE h.article_id IS NULL
+      AND (h.url = ANY(ARRAY(SELECT url FROM {urls}))
+           OR h.portal_url = ANY(ARRAY(SELECT url FROM {urls})))
+    RETURNING {returning}"""
 
 
 def _near(banded: bool, probe: str, published: str) -> str:
@@ -472,6 +470,7 @@ def _build(banded: bool) -> tuple[str, str]:
         insert_columns=insert_columns(),
         values=item_values("f.{param}"),
         near=_near(banded, "f.simhash", "f.published_at"),
+        link_done=link_hits("done_urls", "h.article_id"),
     )
     return one, many
 
@@ -480,9 +479,10 @@ def _build(banded: bool) -> tuple[str, str]:
 # BANDED_MAX_DISTANCE (the band indexes find every candidate), else the whole window.
 QUERIES = {banded: _build(banded) for banded in (True, False)}
 RESOLVE_SEEN = RESOLVE_SEEN.format(
+    link_target=link_hits("target_urls", "h.url, h.portal_url"),
     dup_batch=duplicate_of(
         "t.url", "t.content_hash", "t.publisher", "t.headline_key", "t.published_at", "NULL::bigint"
-    )
+    ),
 )
 ENSURE_BATCH_TABLE = ENSURE_BATCH_TABLE.format(
     batch_columns=", ".join(

@@ -489,13 +489,15 @@ def sigkill_then_again(
     """SIGKILL of the crawl at half the articles, then the same command again."""
     db = server.database()
     sosik = Sosik(db, home)
-    crawl = sosik.start(*replay.crawl_args())
+    # a heartbeat every second: the killed run keeps the stats of its last one
+    crawl = sosik.start(*replay.crawl_args(), "-s", "SOSIK_HEARTBEAT_SECONDS=1")
     try:
         wait_for(
             lambda: stored_count(db) >= replay.articles / 2 or crawl.poll() is not None,
             180,
             "half the articles stored",
         )
+        wait_for(lambda: _beats(db) >= 1 or crawl.poll() is not None, 60, "a heartbeat")
         os.kill(crawl.pid, signal.SIGKILL)
         finish(crawl, timeout=60)
     finally:
@@ -503,16 +505,32 @@ def sigkill_then_again(
             crawl.kill()
     at_kill = stored_count(db)
     again = sosik.run(*replay.crawl_args())
+    row, runs = _after_kill("the same command", db, replay, at_kill, again.returncode)
+    return row, {"at_kill": at_kill, "again": again, "runs": runs}
+
+
+def _after_kill(
+    then: str, db: str, replay: Replay, at_kill: int, code: int
+) -> tuple[FaultRow, list[CrawlRun]]:
+    """The row of a kill followed by `then`: what the re-run fetched, what it skipped."""
     runs = run_records(db)
     row = fault_row(
-        f"SIGKILL at article {at_kill}, then the same command",
+        f"SIGKILL at article {at_kill}, then {then}",
         db,
         replay.canonical_urls(),
         replay.articles - at_kill,
         stat(runs[1:], "pages/article"),
-        f"re-run exit {again.returncode}, skipped {stat(runs[1:], 'resume/skipped')} stored",
+        f"re-run exit {code}, {stat(runs[1:], 'resume/skipped')} stored ones not fetched again",
     )
-    return row, {"at_kill": at_kill, "again": again, "runs": runs}
+    return row, runs
+
+
+def _beats(db_url: str) -> int:
+    """Runs whose heartbeat carried stats."""
+    with psycopg.connect(db_url, autocommit=True) as c:
+        return c.execute(
+            "SELECT count(*) FROM crawl_runs WHERE stats ? 'pages/article'"
+        ).fetchone()[0]
 
 
 def sigkill_then_scheduler(
@@ -569,15 +587,8 @@ settings = {{ {settings} }}
             sched.kill()
     at_kill = stored_count(db)
     again = sosik.run("schedule", "once", "sections", "--config", str(path))
-    runs = run_records(db)
-    row = fault_row(
-        f"SIGKILL at article {at_kill}, then the scheduler's job",
-        db,
-        replay.canonical_urls(),
-        replay.articles - at_kill,
-        stat(runs[1:], "pages/article"),
-        f"job exit {code} then {again.returncode}",
-    )
+    row, runs = _after_kill("the scheduler's job", db, replay, at_kill, again.returncode)
+    row.notes = f"job exit {code} (its crawl killed), then {row.notes}"
     return row, {"at_kill": at_kill, "again": again, "runs": runs, "killed": len(children)}
 
 

@@ -127,6 +127,8 @@ def test_sigkill_then_the_same_command_resumes(
     assert seen["again"].returncode == 0, seen["again"].stderr[-2000:]
     killed, resumed = seen["runs"]
     assert killed.status == "killed" and "is gone" in killed.stats["failure"]
+    assert killed.stats["pages/article"] >= 1  # what its last heartbeat said it had done
+    assert killed.finished_at == killed.heartbeat_at
     assert resumed.status == "ok" and resumed.resumed_from == killed.id
     # exactly the rest: what the killed run stored is not fetched again
     assert resumed.stats["resume/skipped"] == seen["at_kill"]
