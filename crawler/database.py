@@ -335,14 +335,18 @@ class DatabaseOwner:
             self._beat.stop()
         if self.probe is not None:
             self.probe.stop(self.crawler.stats)
+        ctx = self.context
+        # Assessed before the first await: the other spider_closed handlers (metrics) run as
+        # soon as this one waits, and read it. Again after the closers: what the archive could
+        # not write at the end counts too.
+        ctx.assessment = self._assess(reason)
         for closer in self._closers:
             try:
                 await closer()
             except Exception:  # noqa: BLE001 - the run must be closed whatever a closer did
                 logger.exception("closing a database component failed")
-        ctx = self.context
         stats = self.crawler.stats.get_stats()
-        ctx.assessment = assess(stats, ctx.record.failures, reason, self.min_share, self.min_items)
+        ctx.assessment = self._assess(reason)
         for alarm in ctx.assessment.alarms:
             logger.error("LAYOUT DRIFT: %s", alarm)
         try:
@@ -376,6 +380,11 @@ class DatabaseOwner:
             if self.pool is not None:
                 pool, self.pool = self.pool, None
                 await self.run_io(pool.close)
+
+    def _assess(self, reason: str) -> Assessment:
+        stats = self.crawler.stats.get_stats()
+        failures = self.context.record.failures
+        return assess(stats, failures, reason, self.min_share, self.min_items)
 
     def engine_stopped(self) -> None:
         if self.threads.started:
