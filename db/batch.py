@@ -48,12 +48,13 @@ from db.statements import (
     ARTICLE_COLUMNS,
     BANDED_MAX_DISTANCE,
     BATCH_COPY_COLUMNS,
-    BEGIN_STORE,
     COPY_BATCH,
     DRAW_IDS,
     ENSURE_BATCH_TABLE,
+    GENERIC_PLANS,
     QUERIES,
     RESOLVE_SEEN,
+    take_writer_lock,
 )
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def store_articles(
     one, many = QUERIES[cluster_distance <= BANDED_MAX_DISTANCE]
     results: list[StoreResult | None] = [None] * len(items)
     with conn.transaction():
-        conn.execute(BEGIN_STORE)
+        take_writer_lock(conn, then=GENERIC_PLANS)
         fast = first_comers(params, cluster_distance) if len(items) > 1 else []
         if not fast:
             _one_by_one(conn, one, items, params, range(len(items)), results)

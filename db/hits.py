@@ -11,7 +11,7 @@ from psycopg.rows import class_row
 from crawler.items import SearchHit
 from db.batch import aware
 from db.rows import SearchHitRow
-from db.statements import WRITER_LOCK
+from db.statements import take_writer_lock
 
 __all__ = ["known_hit_urls", "search_hits", "store_search_hits"]
 
@@ -63,7 +63,7 @@ def store_search_hits(
         return []
     ids: list[int] = []
     with conn.transaction():
-        conn.execute(WRITER_LOCK)
+        take_writer_lock(conn)
         with conn.cursor() as cur:
             cur.executemany(UPSERT_SEARCH_HIT, params, returning=True)
             for _ in params:

@@ -12,7 +12,7 @@
 - `NEAR_CLUSTER`: the near-duplicate rule (the cluster of the nearest recent article).
 - `SUSPECT`: a new text at a fetched URL that is much shorter than the stored one is held in
   `article_suspects`, not made current, until a later crawl sees the same text again.
-- `WRITER_LOCK`: the one statement every writing transaction starts with.
+- `take_writer_lock`: the one way every writing transaction takes the writers' lock.
 
 `STORE_ARTICLE` (one item, every case), `INSERT_NEW_ARTICLES` and `RESOLVE_SEEN` (the batch's
 set-based path, see db.batch) are assembled at import time from these.
@@ -21,17 +21,27 @@ set-based path, see db.batch) are assembled at import time from these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # (classid, objid) of pg_advisory_xact_lock: "sosk" and 1 = the writers of articles and hits.
 # Held by every writing transaction: article ids commit in id order (db.feed.iter_new relies on
 # it) and the URL lookup and the insert are one atomic step across concurrent crawls.
-# The ONE place the writers' lock is taken; replacing it (db/locks.py) is a change of this line.
 WRITER_LOCK = "SELECT pg_advisory_xact_lock(1936683883, 1)"
 
-# How every article batch begins, in one round trip: the writers' lock, then generic plans
+# Article batches run with generic plans, set in the writers' lock's round trip
 # (STORE_ARTICLE takes ~10 ms to plan and well under 1 ms to run, and its plan does not depend
 # on the values: the prepared statement's generic plan is always the right one).
-BEGIN_STORE = f"{WRITER_LOCK}; SET LOCAL plan_cache_mode = force_generic_plan"
+GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+def take_writer_lock(conn: Any, then: str | None = None) -> None:
+    """THE way a transaction takes the writers' lock (then runs `then`, in the same round trip).
+
+    Every writer calls this and nothing else: replacing the lock (db/locks.py's row lock) is a
+    change of this function alone.
+    """
+    conn.execute(f"{WRITER_LOCK}; {then}" if then else WRITER_LOCK)
+
 
 # The KST calendar day of a timestamptz, written exactly as in the headline index's expression
 # (`articles_headline_day_key`), so that the rule and the constraint are the same thing.
