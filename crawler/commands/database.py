@@ -33,11 +33,11 @@ def _external() -> str | None:
 
 def status(args: argparse.Namespace) -> int:
     from db.connection import EMBEDDED_DBNAME, describe, embedded_status, sosik_home, with_dbname
-    from pipelines.spill import pending_files, spill_dir
 
     out = sys.stdout
     url = _external()
     out.write(f"home        {sosik_home()}\n")
+    answered = False
     if url:
         out.write(f"database    {describe(url)} (DATABASE_URL)\n")
     else:
@@ -49,12 +49,32 @@ def status(args: argparse.Namespace) -> int:
         )
         out.write(f"database    embedded PostgreSQL in {st.pgdata}: {state}\n")
         if st.running and st.socket_dir:
-            url = with_dbname(
-                f"postgresql://postgres:@/postgres?host={st.socket_dir}", EMBEDDED_DBNAME
-            )
-    answered = False
+            server = f"postgresql://postgres:@/postgres?host={st.socket_dir}"
+            if _has_database(server, EMBEDDED_DBNAME):
+                url = with_dbname(server, EMBEDDED_DBNAME)
+            else:
+                answered = True
+                out.write(
+                    f"schema      none: no database {EMBEDDED_DBNAME!r} on it yet (the first "
+                    "crawl or `sosik db upgrade` makes it)\n"
+                )
     if url:
         answered = _describe_database(url, out)
+    _spill_status(out)
+    return 0 if answered else 1
+
+
+def _has_database(server_url: str, name: str) -> bool:
+    from db.connection import connect
+
+    with connect(server_url) as conn:
+        row = conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", [name])
+        return bool(row.fetchone()[0])
+
+
+def _spill_status(out: Any) -> None:
+    from pipelines.spill import pending_files, spill_dir
+
     files = pending_files(spill_dir())
     if files:
         items = sum(max(0, _lines(p) - 1) for p in files)
@@ -64,7 +84,6 @@ def status(args: argparse.Namespace) -> int:
         )
     else:
         out.write("spill       nothing waiting\n")
-    return 0 if answered else 1
 
 
 def _describe_database(url: str, out: Any) -> bool:
