@@ -127,7 +127,7 @@ def server_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    return start_embedded(sosik_home() / "pg")
+    return start_embedded(sosik_home() / "pg", tune=True)  # as `sosik` runs it
 
 
 @contextmanager

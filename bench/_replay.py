@@ -258,6 +258,26 @@ class SyntheticSite:
     def __len__(self) -> int:
         return self.articles
 
+    def crawled_urls(self) -> list[str]:
+        """Every URL a crawl of the whole site fetches, in the order the spider finds them:
+        each day's list pages (one past the last, which repeats it and ends the paging) and
+        the articles they link to."""
+        from urllib.parse import urlencode
+
+        out = []
+        for d in range(self.days):
+            day = (FIRST_DAY + timedelta(days=d)).strftime("%Y%m%d")
+            for page in range(1, self.pages_per_day + 2):
+                q = {"mode": "LS2D", "mid": "shm", "sid1": SID1, "sid2": SID2, "date": day}
+                if page > 1:
+                    q["page"] = page
+                out.append(f"{LIST_URL}?{urlencode(q)}")
+                if page <= self.pages_per_day:
+                    first = (d * self.pages_per_day + page - 1) * LINKS_PER_LIST + 1
+                    last = min(first + LINKS_PER_LIST, self.articles + 1)
+                    out += [self.article_url(n) for n in range(first, last)]
+        return out
+
     # -- checks --------------------------------------------------------------------------------
     def check(self, sample: int = 3) -> list[str]:
         """Problems found parsing a few URLs of every template (empty list: none)."""

@@ -3,6 +3,9 @@
     .venv/bin/python bench/store.py [--items 3000] [--batch 100] [--sizes 0,100000]
     .venv/bin/python bench/store.py --full        # sizes 0, 100k and 1M (the documented run)
 
+The target of the cost part: at 1M stored articles ≤ 1.3× the small reference database. Why it
+grew (2.34× before) and what changed: docs/benchmarks.md.
+
 Items are synthetic but realistic (bench/_items.py: real corpus paragraphs drawn at random, so
 hashes differ and SimHashes are as far apart as unrelated stories'); their keys are computed
 before timing, as the dedupe pipeline does before the store. A share of them (`--dup-rate`)
@@ -219,21 +222,43 @@ def scaling(
 ) -> list[float]:
     """Batched cost per item at each table size, as a ratio to a small reference database
     measured in the same moments (chunks alternate between the two), so that the machine's
-    load at the time cancels out. Returns those ratios."""
+    load at the time cancels out. Returns those ratios (in a continuing checkpoint cycle).
+
+    Measured twice per size: first as a crawl continuing after the bulk load (no checkpoint in
+    between: the state of a steady crawl), then right after a CHECKPOINT, the worst case: the
+    first change of every page after a checkpoint writes the whole page to the WAL, and a large
+    table's random index pages are then nearly all first changes. The WAL's full-page images
+    per item (pg_stat_wal) show which is which."""
     rows = []
     ratios = []
     next_item = 10_000_001
 
-    def chunk(conn, rows_too: bool) -> tuple[float, float]:  # noqa: ANN001
+    def chunk(conn, rows_too: bool) -> tuple[float, float, float]:  # noqa: ANN001
         nonlocal next_item
         items = workload(factory, next_item, n, dup_rate)
         next_item += n
+        fpi0 = _full_pages(conn)
         b = store_batched(conn, items, batch)[0] / n
+        fpi = (_full_pages(conn) - fpi0) / n
         if not rows_too:
-            return b, float("nan")
+            return b, float("nan"), fpi
         few = workload(factory, next_item, max(n // 10, 50), dup_rate)
         next_item += len(few)
-        return b, store_rows(conn, few)[0] / len(few)
+        return b, store_rows(conn, few)[0] / len(few), fpi
+
+    def measure(conn, ref) -> list[float]:  # noqa: ANN001
+        best_b = best_r = best_ref = float("inf")
+        fpis, ref_fpis = [], []
+        for _ in range(reps):
+            b, r, fpi = chunk(conn, True)
+            best_b, best_r = min(best_b, b), min(best_r, r)
+            fpis.append(fpi)
+            rb, _, rfpi = chunk(ref, False)
+            best_ref = min(best_ref, rb)
+            ref_fpis.append(rfpi)
+        mean = sum(fpis) / len(fpis)
+        ref_mean = sum(ref_fpis) / len(ref_fpis)
+        return [1000 * best_b, 1000 * best_ref, best_b / best_ref, mean, ref_mean, 1000 * best_r]
 
     with (
         _common.throwaway_database() as url,
@@ -247,44 +272,41 @@ def scaling(
             if size > loaded:
                 load_s = bulk_load(conn, factory, loaded, size - loaded)
                 conn.execute("VACUUM ANALYZE")  # a steady-state table, as autovacuum keeps it
-                conn.execute("CHECKPOINT")  # the load's writes flushed before anything is timed
                 loaded = size
             have = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
-            best_b = best_r = best_ref = float("inf")
-            for _ in range(reps):
-                b, r = chunk(conn, True)
-                best_b, best_r = min(best_b, b), min(best_r, r)
-                best_ref = min(best_ref, chunk(ref, False)[0])
-            ratios.append(best_b / best_ref)
-            rows.append(
-                [
-                    size,
-                    have,
-                    size / load_s if load_s else None,
-                    1000 * best_b,
-                    1000 * best_ref,
-                    best_b / best_ref,
-                    1000 * best_r,
-                ]
-            )
+            steady = measure(conn, ref)
+            conn.execute("CHECKPOINT")
+            cold = measure(conn, ref)
+            ratios.append(steady[2])
+            rate = size / load_s if load_s else None
+            rows.append([size, have, rate, "continuing", *steady])
+            rows.append([size, have, rate, "after a checkpoint", *cold])
     print(
         _common.table(
             [
                 "background rows",
                 "rows at measure",
                 "bulk load rows/s",
+                "measured",
                 "batched ms/item",
                 "reference ms/item",
                 "cost vs reference",
+                "full pages/item",
+                "reference full pages/item",
                 "row-at-a-time ms/item",
             ],
             rows,
             f"2. Cost per item against table size: best of {reps} chunks of {n} batched, "
             f"alternating with chunks into a small reference database; "
-            f"{max(n // 10, 50)} row-at-a-time",
+            f"{max(n // 10, 50)} row-at-a-time; full-page images in the WAL per item",
         )
     )
     return ratios
+
+
+def _full_pages(conn) -> int:  # noqa: ANN001
+    """Full-page images the server has written to its WAL so far (PostgreSQL 14+)."""
+    return int(conn.execute("SELECT wal_fpi FROM pg_stat_wal").fetchone()[0])
 
 
 def main() -> None:
@@ -303,13 +325,17 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="sizes 0,100000,1000000")
     ap.add_argument("--scale-items", type=int, default=1000, help="batched items per size")
     ap.add_argument("--sweep-items", type=int, default=1500, help="items per batch size (1b)")
+    ap.add_argument("--scale-only", action="store_true", help="part 2 only")
     args = ap.parse_args()
     sizes = [0, 100_000, 1_000_000] if args.full else [int(x) for x in args.sizes.split(",")]
     print(f"# bench/store.py — {_common.machine()}")
     print(f"# {_common.versions('psycopg', 'pgserver')}; database: {_server_version()}")
     factory = ItemFactory()
-    results = batched_vs_rows(factory, args.items, args.batch, [0.0, args.dup_rate])
-    best = batch_sizes(factory, sorted({args.batch, 250, 500, 1000}), args.sweep_items)
+    results: list[tuple[float, float, float]] = []
+    best = float("nan")
+    if not args.scale_only:
+        results = batched_vs_rows(factory, args.items, args.batch, [0.0, args.dup_rate])
+        best = batch_sizes(factory, sorted({args.batch, 250, 500, 1000}), args.sweep_items)
     ratios = scaling(factory, sizes, args.scale_items, args.batch, args.dup_rate)
     flat = max(ratios)
     print()
@@ -323,13 +349,15 @@ def main() -> None:
             f"target batched >= 10x row-at-a-time ({label}): {ratio:.1f}x: "
             f"{_common.verdict(ratio >= 10)}"
         )
+    if not args.scale_only:
+        print(
+            f"best batched rate over batch sizes (1b): {best:,.0f}/s: "
+            f"{_common.verdict(best >= 5000)}"
+        )
     print(
-        f"best batched rate over batch sizes (1b): {best:,.0f}/s: {_common.verdict(best >= 5000)}"
-    )
-    print(
-        f"target flat cost (vs reference <= 1.5x at every size): {flat:.2f}x at "
+        f"target flat cost, a continuing crawl (vs reference <= 1.3x at every size): {flat:.2f}x at "
         f"{sizes[ratios.index(flat)]:,} rows: "
-        f"{_common.verdict(flat <= 1.5)}"
+        f"{_common.verdict(flat <= 1.3)}"
     )
 
 
@@ -340,7 +368,12 @@ def _server_version() -> str:
         sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
         fsync = conn.execute("SHOW fsync").fetchone()[0]
         buffers = conn.execute("SHOW shared_buffers").fetchone()[0]
-    return f"PostgreSQL {v} (fsync={fsync}, synchronous_commit={sync}, shared_buffers={buffers})"
+        wal = conn.execute("SHOW max_wal_size").fetchone()[0]
+        every = conn.execute("SHOW checkpoint_timeout").fetchone()[0]
+    return (
+        f"PostgreSQL {v} (fsync={fsync}, synchronous_commit={sync}, shared_buffers={buffers}, "
+        f"checkpoints every {every} or {wal} of WAL)"
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,13 @@
 
 On with `SOSIK_ARCHIVE=1` (scheduled crawls turn it on). Pages land in `pages` with their URL,
 status, declared charset and bytes, so `sosik reparse` can run today's parsers over what was
-fetched without fetching again. robots.txt answers are not kept. A failed write is logged and
-counted (`archive/error`), never fatal: the crawl's articles matter more than its archive.
+fetched without fetching again. robots.txt answers are not kept.
+
+Pages are written in batches (SOSIK_ARCHIVE_BATCH) through the crawl's database owner, on a
+database thread: compressing and inserting never hold the reactor. A batch that cannot be
+written after one retry is counted (`archive/error`) and each of its pages named in the run
+record (kind `archive`): the crawl goes on, its articles matter more than its archive, but the
+run does not end `ok`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.defer import deferred_from_coro
 
+from crawler.database import DatabaseOwner
 from crawler.dates import KST
 from crawler.parsers.registry import site_key
 
@@ -32,8 +40,11 @@ class ArchiveMiddleware:
         if not crawler.settings.getbool("SOSIK_ARCHIVE"):
             raise NotConfigured
         self.crawler = crawler
-        self.database_url = crawler.settings.get("STORE_DATABASE_URL") or None
-        self.conn: Any = None
+        self.owner = DatabaseOwner.of(crawler)
+        self.batch = crawler.settings.getint("SOSIK_ARCHIVE_BATCH", 50)
+        self.pending: list[dict[str, Any]] = []
+        self.writing: Any = None  # the Deferred of the batch being written
+        self.owner.on_close(self.close)
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
@@ -42,25 +53,48 @@ class ArchiveMiddleware:
     def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
         if request.meta.get("dont_obey_robotstxt") or response.url.endswith("/robots.txt"):
             return response
-        from db.connection import connect
-        from db.pages import archive_page
-
-        stats = self.crawler.stats
-        try:
-            if self.conn is None or self.conn.closed:
-                self.conn = connect(self.database_url)
-            archive_page(
-                self.conn,
-                url=response.url,
-                status=response.status,
-                encoding=charset_of(response.headers.get("Content-Type")),
-                body=response.body,
-                portal=site_key(response.url) or "generic",
-                crawl_run_id=getattr(self.crawler, "sosik_run_id", None),
-                fetched_at=datetime.now(KST),
-            )
-            stats.inc_value("archive/pages")
-        except Exception as e:  # noqa: BLE001 - archiving must never stop a crawl
-            stats.inc_value("archive/error")
-            logger.error("could not archive %s: %s", response.url, e)
+        self.pending.append(
+            {
+                "url": response.url,
+                "status": response.status,
+                "encoding": charset_of(response.headers.get("Content-Type")),
+                "body": response.body,
+                "portal": site_key(response.url) or "generic",
+                "fetched_at": datetime.now(KST),
+            }
+        )
+        if len(self.pending) >= self.batch and self.writing is None:
+            self.writing = deferred_from_coro(self._drain(until=self.batch))
         return response
+
+    async def close(self) -> None:
+        """The rest, before the owner closes the run (its closers run at spider_closed)."""
+        while self.writing is not None:
+            from scrapy.utils.defer import maybe_deferred_to_future
+
+            await maybe_deferred_to_future(self.writing)
+        await self._drain(until=1)
+
+    async def _drain(self, until: int) -> None:
+        from db.pages import archive_pages
+
+        try:
+            while len(self.pending) >= until:
+                pages, self.pending = self.pending[: self.batch], self.pending[self.batch :]
+                for page in pages:
+                    page["crawl_run_id"] = self.owner.context.run_id
+                for attempt in (1, 2):
+                    try:
+                        n = await self.owner.run(archive_pages, pages)
+                        self.crawler.stats.inc_value("archive/pages", n)
+                        break
+                    except Exception as e:  # noqa: BLE001 - archiving must never stop a crawl
+                        if attempt == 1:
+                            await sleep(1.0)
+                            continue
+                        self.crawler.stats.inc_value("archive/error", len(pages))
+                        logger.error("could not archive %d pages: %s", len(pages), e)
+                        for page in pages:
+                            self.owner.context.fail("archive", page["url"], f"not archived: {e}")
+        finally:
+            self.writing = None

@@ -107,7 +107,7 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
 def run_crawl(args: argparse.Namespace) -> int:
     from crawler.arguments import check_spider_args
     from crawler.launch import finish, prepare_database
-    from crawler.report import merge_outcome
+    from crawler.report import merge_runs
     from db.connection import connect
     from db.runs import finish_run, start_run
 
@@ -135,27 +135,41 @@ def run_crawl(args: argparse.Namespace) -> int:
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     try:  # the replay server stops whatever happens
         settings = crawl_settings(args)
+        if settings.get("JOBDIR"):
+            raise UsageError(
+                "JOBDIR is not used by sosik: re-running a killed crawl resumes it from the database"
+            )
         prepare_database(settings)
         run_id = None
         if len(spiders) > 1:
+            from crawler.runs import process_identity, this_host
+
             with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
                 first = per_spider[spiders[0]]
-                run_id = start_run(conn, args.spider, {"spiders": spiders, **first})
+                run_id = start_run(
+                    conn,
+                    args.spider,
+                    {"spiders": spiders, **first},
+                    pid=os.getpid(),
+                    host=this_host(),
+                    process=process_identity(),
+                )
             settings.set("SOSIK_RUN_ID", run_id, priority="cmdline")
         crawlers = _run_spiders(settings, per_spider)
     finally:
         if server:
             server.stop()
-    outcome = merge_outcome(crawlers)
+    summary = merge_runs(crawlers)
     if run_id is not None:
+        summary.run_ids = [run_id]
         with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
             stats = {
-                **outcome.stats,
-                "alarms": outcome.alarms,
-                "failure": "; ".join(outcome.reasons) or None,
+                **summary.stats,
+                "alarms": summary.alarms,
+                "failure": "; ".join(summary.reasons) or None,
             }
-            finish_run(conn, run_id, outcome.status, stats, outcome.errors)
-    return finish(outcome, sys.stderr)
+            finish_run(conn, run_id, summary.status, stats, summary.errors)
+    return finish(summary, sys.stderr)
 
 
 def _spider_class(name: str) -> type:
@@ -229,6 +243,10 @@ def run_db(args: argparse.Namespace) -> int:
     from db.connection import database_url
     from db.migrate import downgrade, upgrade
 
+    if args.action in ("status", "stop", "flush-spill"):
+        from crawler.commands import database
+
+        return database.run(args)
     try:
         if args.action == "url":
             print(database_url())
@@ -317,8 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--encoding", help="charset the server declared, if known")
     e.set_defaults(func=run_extract)
 
-    d = sub.add_parser("db", help="database: upgrade, downgrade, url")
-    d.add_argument("action", choices=("upgrade", "downgrade", "url"))
+    d = sub.add_parser("db", help="database: upgrade, downgrade, url, status, stop, flush-spill")
+    d.add_argument(
+        "action", choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill")
+    )
     d.add_argument("revision", nargs="?")
     d.set_defaults(func=run_db)
 

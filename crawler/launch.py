@@ -120,9 +120,10 @@ def finish(outcome: Any, out: TextIO, prog: str = "sosik") -> int:
     from crawler.report import print_summary
 
     nothing = pages_fetched(outcome.stats) == 0
-    if outcome.status == "failed" and nothing and outcome.errors:
-        first = outcome.errors[0]
-        out.write(f"{prog}: crawl failed: could not fetch {first['url']}: {first['reason']}\n")
+    failures = outcome.failures()
+    if outcome.status == "failed" and nothing and failures:
+        _, url, reason = failures[0]
+        out.write(f"{prog}: crawl failed: could not fetch {url}: {reason}\n")
         return int(outcome.exit_code)
     print_summary(outcome, out)
     if outcome.status == "failed":

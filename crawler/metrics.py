@@ -254,7 +254,10 @@ class Metrics:
 
     def spider_closed(self, spider: Any, reason: str) -> Any:
         ep = self.endpoint
-        assessment = getattr(self.crawler, "sosik_assessment", None)  # set by RunRecorder
+        from crawler.database import run_context
+
+        ctx = run_context(self.crawler)  # the owner assessed the run before this handler ran
+        assessment = ctx.assessment if ctx is not None else None
         if ep is not None and assessment is not None and assessment.status in SUCCESS:
             ep.last_success.labels(self.job).set(time.time())
         self.closed = True  # after the gauge: a scrape that sees "closed" sees the final values

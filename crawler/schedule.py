@@ -54,6 +54,7 @@ JOB_KEYS = {
     "section",
     "sections",
     "sub",
+    "layout",
     "pages",
     "days",
     "since",
@@ -84,6 +85,7 @@ class Job:
     queries: tuple[str, ...] = ()
     sections: tuple[str, ...] = ()
     sub: str | None = None
+    layout: str | None = None  # naver_section: "section" (today's feed) or "legacy" lists
     pages: int | None = None  # None: 1 without a window, every page within one
     days: int | None = None  # window: today and the days before
     since: date | None = None
@@ -212,16 +214,16 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
     sections = _strings(d, "section", "sections", label)
     section_portals = [p for p in portals if p in SECTION_PORTALS]
     if section_portals:
-        name = section_portals[0]
+        portal = section_portals[0]
         if len(portals) > 1:
-            raise ScheduleError(f"{label}: {name} cannot share a job with other portals")
+            raise ScheduleError(f"{label}: {portal} cannot share a job with other portals")
         if not sections:
             raise ScheduleError(
-                f"{label}: {name} needs `section` (naver_section: 100..105 or 정치, 경제, …; "
+                f"{label}: {portal} needs `section` (naver_section: 100..105 or 정치, 경제, …; "
                 "daum_section: a Daum list URL or 영화, 사회, 야구, …)"
             )
         if queries:
-            raise ScheduleError(f"{label}: {name} takes sections, not queries")
+            raise ScheduleError(f"{label}: {portal} takes sections, not queries")
     else:
         if not queries:
             raise ScheduleError(f"{label}: {', '.join(portals)} needs `query` or `queries`")
@@ -239,6 +241,11 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
         raise ScheduleError(f"{label}: give `days` or `since`, not both")
     if since and until and since > until:
         raise ScheduleError(f"{label}: since {since} is after until {until}")
+    layout = d.get("layout")
+    if layout is not None and (
+        layout not in ("section", "legacy") or "naver_section" not in portals
+    ):
+        raise ScheduleError(f'{label}: layout is "section" or "legacy", for naver_section only')
     sort = d.get("sort", "recent")
     if sort not in ("recent", "relevance"):
         raise ScheduleError(f"{label}: sort must be recent or relevance, not {sort!r}")
@@ -248,6 +255,7 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
         queries=queries,
         sections=sections,
         sub=str(d["sub"]) if d.get("sub") is not None else None,
+        layout=layout,
         pages=pages,
         days=days,
         since=since,
@@ -472,6 +480,8 @@ def crawl_commands(
             argv += ["--section", section]
             if job.sub:
                 argv += ["--sub", job.sub]
+            if job.layout and spider == "naver_section":
+                argv += ["--layout", job.layout]
         pages = job.pages if job.pages is not None else (0 if (since or until) else 1)
         argv += ["--pages", str(pages)]
         if since:

@@ -3,7 +3,7 @@
 Why not advisory locks: `pg_advisory_lock` is open to every role that can connect, so a
 reader (`sosik_reader`) could take the writers' key and freeze ingestion, or a job's key and
 make every scheduler skip the job. The locks here are rows of tables that only the writers'
-role may touch (migration 0003_guard_locks revokes them from PUBLIC):
+role may touch (migration 0003 revokes them from PUBLIC):
 
 - **The writers' lock** (`take_writer_lock`): `SELECT … FROM sosik_locks WHERE name =
   'writers' FOR UPDATE`, taken first in every transaction that adds articles or search hits and
@@ -119,7 +119,7 @@ TAKE_LOCK = "SELECT name FROM sosik_locks WHERE name = '{name}' FOR UPDATE"
 
 
 class LockMissing(RuntimeError):
-    """The lock's row is not in `sosik_locks` (the schema is older than 0003_guard_locks?)."""
+    """The lock's row is not in `sosik_locks` (the schema is older than 0003?)."""
 
 
 def take_writer_lock(

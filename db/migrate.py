@@ -47,9 +47,14 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str | None = None, revision: str = HEAD) -> None:
     """Bring the schema up to `revision` (default: the newest).
 
-    Raises DatabaseUnavailable (one line) when the database cannot be reached.
+    Raises DatabaseUnavailable (one line) when the database cannot be reached. A schema that
+    is already at the newest revision is left alone without taking the migration lock (every
+    crawl starts with an upgrade; only a real change of the schema waits for that lock).
     """
-    command.upgrade(_reachable_config(url), revision)
+    config = _reachable_config(url)
+    if revision == HEAD and current_revision(config.attributes["sosik_url"]) == head_revision():
+        return
+    command.upgrade(config, revision)
 
 
 def downgrade(url: str | None = None, revision: str = BASE) -> None:

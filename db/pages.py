@@ -18,7 +18,7 @@ from psycopg.rows import class_row
 
 from db.rows import PageRow
 
-__all__ = ["PageRow", "archive_page", "iter_pages"]
+__all__ = ["PageRow", "archive_page", "archive_pages", "iter_pages"]
 
 ZLIB_LEVEL = 6
 
@@ -65,6 +65,29 @@ def archive_page(
     row = conn.execute(INSERT_PAGE, params).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def archive_pages(conn: psycopg.Connection[Any], pages: list[dict[str, Any]]) -> int:
+    """Keep fetched pages (each a dict of archive_page's arguments, `body` raw) in one
+    transaction, compressing them here (on the caller's thread, not the crawl's reactor)."""
+    params = [
+        {
+            "url": p["url"],
+            "fetched_at": p.get("fetched_at"),
+            "status": p["status"],
+            "encoding": p.get("encoding"),
+            "body": zlib.compress(p["body"], ZLIB_LEVEL),
+            "size": len(p["body"]),
+            "portal": p["portal"],
+            "crawl_run_id": p.get("crawl_run_id"),
+        }
+        for p in pages
+    ]
+    if not params:
+        return 0
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(INSERT_PAGE, params)
+    return len(params)
 
 
 def iter_pages(

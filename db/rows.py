@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-Outcome = Literal[
-    "inserted", "updated", "unchanged", "dropped_url", "dropped_hash", "dropped_headline"
-]
-OUTCOMES: tuple[Outcome, ...] = (
-    "inserted", "updated", "unchanged", "dropped_url", "dropped_hash", "dropped_headline"
-)  # fmt: skip
+from db.outcome import Outcome
 
 
 @dataclass(slots=True, frozen=True)
 class StoreResult:
-    """What storing one ArticleItem did.
+    """What storing one ArticleItem did (`outcome`: see db.outcome.Outcome and db.batch).
 
     - inserted: a new article (`cluster_id` != `article_id` when it is a near-duplicate);
     - updated: the text at an address we had fetched before changed: new version;
@@ -28,7 +23,9 @@ class StoreResult:
     - dropped_url: an address of a stored article that we had not fetched before (a portal's
       copy, the publisher's original): its URLs are recorded, its text is not kept;
     - dropped_hash: the same text as another article;
-    - dropped_headline: same publisher, same headline, same KST day as another article.
+    - dropped_headline: same publisher, same headline, same KST day as another article;
+    - suspect: a new text at a fetched address, much shorter than the stored one: held in
+      `article_suspects`, the article keeps its text.
     `article_id` is the article the item was resolved to in every case; `urls_added` counts
     the item's URLs that were new to `article_urls`.
     """
@@ -38,6 +35,9 @@ class StoreResult:
     urls_added: int
     cluster_id: int | None = None
     hits_linked: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
 
 
 @dataclass(slots=True, frozen=True)
@@ -118,6 +118,12 @@ class CrawlRun:
     status: str
     stats: dict[str, Any] = field(default_factory=dict)
     errors: list[Any] = field(default_factory=list)
+    pid: int | None = None  # the crawl's process, on `host`, identified by `process`
+    host: str | None = None
+    process: str | None = None
+    heartbeat_at: datetime | None = None  # when the running crawl last said it was alive
+    resumed_from: int | None = None  # the killed run this one continued
+    resume_since: datetime | None = None  # the start of the first run of that chain
 
 
 @dataclass(slots=True, frozen=True)

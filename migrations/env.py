@@ -62,12 +62,22 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Migrations run one at a time per database: every upgrade or downgrade takes this
+# transaction-scoped advisory lock ("sosk", 2) before Alembic reads the version table, so a
+# second crawl starting on a fresh database waits for the first one's migration and then finds
+# the schema at head (without it, both create alembic_version and one dies).
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(1936683883, 2)"
+
+
 def run_migrations_online() -> None:
+    from sqlalchemy import text
+
     engine = _engine(_url())
     try:
         with engine.connect() as connection:
             context.configure(connection=connection, transactional_ddl=True)
             with context.begin_transaction():
+                connection.execute(text(MIGRATION_LOCK))
                 context.run_migrations()
     finally:
         engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from scrapy.exceptions import DropItem
 
@@ -25,12 +26,15 @@ def clean_article(item: ArticleItem) -> ArticleItem:
 
 
 class CleanPipeline:
-    def __init__(self, stats) -> None:  # noqa: ANN001
+    def __init__(self, stats, context: Any = None) -> None:  # noqa: ANN001
         self.stats = stats
+        self.context = context  # crawler.database.RunContext: such pages are named there
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler.stats)
+        from crawler.database import run_context
+
+        return cls(crawler.stats, run_context(crawler))
 
     def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if isinstance(item, ArticleItem):
@@ -38,6 +42,8 @@ class CleanPipeline:
             if not cleaned.body:
                 # Everything was boilerplate: not an article text we can store.
                 self.stats.inc_value("clean/dropped_empty_body")
+                if self.context is not None:
+                    self.context.note("not_article", item.url, "body empty after cleaning")
                 raise DropItem(f"body empty after cleaning: {item.url}")
             return cleaned
         return item

@@ -4,7 +4,8 @@ Pure functions (no Scrapy, no database), shared by the dedupe pipeline and `db.a
 
 - `headline_key`: the title reduced to what a copy-editor cannot change without changing the
   story: bracket tags (`[속보]`, `[단독]`, `[포토]`), quotes, punctuation and spaces dropped,
-  NFC, Latin lower-cased. Same key from the same publisher on the same KST day = duplicate.
+  NFC, Latin lower-cased, at most MAX_HEADLINE_KEY characters. Same key from the same publisher
+  on the same KST day = duplicate.
 - `content_hash`: SHA-256 of the NFC body with whitespace collapsed; equal hashes = the same
   text, whatever URL it came from.
 - `simhash64`: a 64-bit SimHash over character shingles, for near-duplicates (a copy with a
@@ -34,6 +35,9 @@ _BRACKET_TAG = re.compile(r"[\[【〔［〖][^\]】〕］〗]{0,20}[\]】〕］�
 _NON_WORD = re.compile(r"[\W_]+")
 _WS = re.compile(r"\s+")
 
+# Characters of a headline key at most: 200 characters are at most 800 bytes of UTF-8, with the
+# publisher (at most 100 characters) far below a btree entry's 2,704-byte limit.
+MAX_HEADLINE_KEY = 200
 SHINGLE = 3  # characters per SimHash feature: ~1 Korean word; a one-letter edit moves 3 features
 _MASK64 = (1 << 64) - 1
 
@@ -49,6 +53,11 @@ def headline_key(title: str | None) -> str | None:
     text = unicodedata.normalize("NFC", title)
     text = _BRACKET_TAG.sub(" ", text)
     key = _NON_WORD.sub("", text).lower()
+    if len(key) > MAX_HEADLINE_KEY:
+        # Bounded, so the headline index can never overflow whatever a page holds: the start
+        # of the key and a digest of all of it (two long keys still compare as equal or not).
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        key = f"{key[: MAX_HEADLINE_KEY - 33]}~{digest}"
     return key or None
 
 

@@ -1,112 +1,290 @@
-"""Store: articles and search hits into PostgreSQL, in batches, the database deciding duplicates.
+"""Store: articles and search hits into PostgreSQL, in batches, off the reactor, losing nothing.
 
-Each batch is one transaction (db.articles.store_articles): `INSERT … ON CONFLICT`, never
-check-then-insert. What the database says of each item is counted in stats: `store/inserted`,
-`store/updated` (same URL, new text: a new version), `store/unchanged` (same URL, same text;
-also counted as a URL duplicate), and the drops
-`dedupe/dropped_url`, `dedupe/dropped_hash`, `dedupe/dropped_headline`. Buffered items are
-written when the batch fills, every STORE_FLUSH_SECONDS, and when the spider closes, so a clean
-shutdown loses nothing.
+Items are buffered and written by one writer at a time, in batches (STORE_BATCH_SIZE articles,
+hits first), at least every STORE_FLUSH_SECONDS and when the spider closes. Each batch runs on
+a database thread through the crawl's owner (crawler.database): the reactor keeps downloading
+and parsing while PostgreSQL works. What the database decides of each item is counted under its
+Outcome's stats (`store/inserted`, `store/updated`, `store/unchanged`, `dedupe/dropped_*`,
+`store/suspect`, `store/rejected`).
+
+When a write fails:
+
+- an item the database refuses (pipelines.writing) is `store/rejected`, named with its URL and
+  the database's message in the run record; the rest of its batch is stored;
+- the database unreachable or the session killed: the batch stays in memory and is written
+  again through a fresh pooled connection after a backoff (STORE_RETRY_BACKOFF, doubling to
+  STORE_RETRY_BACKOFF_MAX) while new items keep arriving. The buffer is bounded by
+  STORE_BUFFER_ITEMS and STORE_BUFFER_BYTES: past the bound while the database is down, the
+  buffer goes to the spill file (pipelines.spill, fsynced); past STORE_RETRY_SECONDS of outage
+  the batch being retried goes there too, and each later batch is tried once and spilled. When
+  the database answers again, the run's own spill files are written back. What is still in a
+  spill file when the crawl ends is named in the run record as a failure (the run is `errors`),
+  and written back by the next crawl on the same database or `sosik db flush-spill`.
+- a healthy database slower than the crawl: `process_item` waits for room in the buffer
+  (backpressure), which slows the scraper rather than growing memory.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from pathlib import Path
 from typing import Any
 
+from scrapy.utils.asyncio import sleep
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from crawler.database import DatabaseOwner
 from crawler.items import ArticleItem, SearchHit
-from db.articles import store_articles, store_search_hits
-from db.connection import connect
-from db.runs import start_run
+from db.outcome import Outcome
+from pipelines.spill import write_back
+from pipelines.writing import Written, is_transient, one_line, write
 
 logger = logging.getLogger(__name__)
 
-# What the database said of an item, as stats. An unchanged re-fetch of a stored URL is also a
-# URL duplicate: nothing of it is stored but its sighting (last_seen_at).
-OUTCOME_STATS = {
-    "inserted": ("store/inserted",),
-    "updated": ("store/updated",),
-    "unchanged": ("store/unchanged", "dedupe/dropped_url"),
-    "dropped_url": ("dedupe/dropped_url",),
-    "dropped_hash": ("dedupe/dropped_hash",),
-    "dropped_headline": ("dedupe/dropped_headline",),
-}
+SUSPECT_REASON = "much shorter than the stored text: held in article_suspects, not made current"
 
 
-def run_id_of(crawler: Any) -> int | None:
-    return getattr(crawler, "sosik_run_id", None)
+def item_size(item: ArticleItem | SearchHit) -> int:
+    """Rough bytes an item holds in memory (the buffer's byte bound)."""
+    if isinstance(item, ArticleItem):
+        return 3 * (len(item.body) + len(item.title) + len(item.subtitle or "")) + 1000
+    return 3 * (len(item.title) + len(item.snippet or "")) + 500
 
 
 class StorePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
+        self.owner = DatabaseOwner.of(crawler)
+        self.context = self.owner.context
         s = crawler.settings
         self.batch_size = s.getint("STORE_BATCH_SIZE", 250)
-        # a slow, polite crawl must not sit on stored-to-be items: write at least this often
         self.flush_seconds = s.getfloat("STORE_FLUSH_SECONDS", 5.0)
+        self.max_items = s.getint("STORE_BUFFER_ITEMS", 2000)
+        self.max_bytes = s.getint("STORE_BUFFER_BYTES", 64 * 2**20)
+        self.retry_seconds = s.getfloat("STORE_RETRY_SECONDS", 30.0)
+        self.backoff = s.getfloat("STORE_RETRY_BACKOFF", 0.5)
+        self.backoff_max = s.getfloat("STORE_RETRY_BACKOFF_MAX", 5.0)
+        self.articles: deque[ArticleItem] = deque()
+        self.hits: deque[SearchHit] = deque()
+        self.size = 0
         self.last_flush = time.monotonic()
-        self.cluster_distance = s.getint("STORE_CLUSTER_DISTANCE", 3)
-        self.cluster_window_days = s.getint("STORE_CLUSTER_WINDOW_DAYS", 3)
-        self.database_url = s.get("STORE_DATABASE_URL") or None
-        self.articles: list[ArticleItem] = []
-        self.hits: list[SearchHit] = []
-        self.conn: Any = None
+        self.closing = False
+        self.down_since: float | None = None
+        self.spilled: dict[Path, list[str]] = {}  # our spill files -> URLs still only there
+        self._wake: Deferred[None] | None = None
+        self._room: list[Deferred[None]] = []
+        self._writer: Deferred[None] | None = None
+        self._timer: Any = None
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
         return cls(crawler)
 
+    # -- Scrapy's side -------------------------------------------------------------------------
     def open_spider(self, spider=None) -> None:  # noqa: ANN001
-        self.conn = connect(self.database_url)
-        if run_id_of(self.crawler) is None:
-            run_id = self.crawler.settings.getint("SOSIK_RUN_ID", 0) or None
-            if run_id is None:
-                spider = spider or self.crawler.spider
-                run_id = start_run(self.conn, spider.name, dict(getattr(spider, "run_args", {})))
-            self.crawler.sosik_run_id = run_id
+        from twisted.internet import task
 
-    def close_spider(self, spider=None) -> None:  # noqa: ANN001
-        try:
-            self.flush()
-        finally:
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
+        self._writer = deferred_from_coro(self._write_loop())
+        self._timer = task.LoopingCall(self._tick)
+        self._timer.start(min(1.0, self.flush_seconds), now=False)
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    async def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if isinstance(item, SearchHit):
             self.hits.append(item)
         elif isinstance(item, ArticleItem):
             self.articles.append(item)
-        if (
-            len(self.articles) >= self.batch_size
-            or len(self.hits) >= self.batch_size * 5
-            or time.monotonic() - self.last_flush >= self.flush_seconds
-        ):
-            self.flush()
+        else:
+            return item
+        self.size += item_size(item)
+        if self._due():
+            self._wakeup()
+        while self._over_bound():
+            if self.down_since is not None:
+                await self._spill(self._take_all())  # the database is down: to disk, now
+                break
+            await self._wait_for_room()
         return item
 
-    def flush(self) -> None:
-        """Write what is buffered: hits first, so articles link to them as they land."""
-        run_id = run_id_of(self.crawler)
-        self.last_flush = time.monotonic()
-        if self.hits:
-            hits, self.hits = self.hits, []
-            store_search_hits(self.conn, hits, run_id)
-            self.stats.inc_value("store/search_hits", len(hits))
-        if self.articles:
-            batch, self.articles = self.articles, []
-            results = store_articles(
-                self.conn,
-                batch,
-                crawl_run_id=run_id,
-                cluster_distance=self.cluster_distance,
-                cluster_window_days=self.cluster_window_days,
+    async def close_spider(self, spider=None) -> None:  # noqa: ANN001
+        self.closing = True
+        if self._timer is not None and self._timer.running:
+            self._timer.stop()
+        self._wakeup()
+        if self._writer is not None:
+            await maybe_deferred_to_future(self._writer)
+        if self.spilled and self.down_since is None:
+            await self._write_back_own()
+        for path, urls in self.spilled.items():
+            reason = (
+                f"database unavailable: kept in {path}; written back by the next crawl "
+                "or `sosik db flush-spill`"
             )
-            for item, res in zip(batch, results, strict=True):
-                for key in OUTCOME_STATS.get(res.outcome, (f"store/{res.outcome}",)):
-                    self.stats.inc_value(key)
-                if res.outcome.startswith("dropped"):
-                    logger.debug("%s: %s is article %s", res.outcome, item.url, res.article_id)
+            for url in urls:
+                self.context.fail("store", url, reason)
+            self.stats.inc_value("store/spilled_pending", len(urls))
+
+    # -- the writer ------------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if self._due():
+            self._wakeup()
+
+    def _due(self) -> bool:
+        pending = bool(self.articles or self.hits)
+        return pending and (
+            self.closing
+            or len(self.articles) >= self.batch_size
+            or len(self.hits) >= 5 * self.batch_size
+            or time.monotonic() - self.last_flush >= self.flush_seconds
+        )
+
+    def _over_bound(self) -> bool:
+        return len(self.articles) + len(self.hits) > self.max_items or self.size > self.max_bytes
+
+    def _given_up(self) -> bool:
+        """The database has been down longer than STORE_RETRY_SECONDS."""
+        return (
+            self.down_since is not None and time.monotonic() - self.down_since >= self.retry_seconds
+        )
+
+    def _wakeup(self) -> None:
+        if self._wake is not None:
+            d, self._wake = self._wake, None
+            d.callback(None)
+
+    async def _wait_for_room(self) -> None:
+        d: Deferred[None] = Deferred()
+        self._room.append(d)
+        await maybe_deferred_to_future(d)
+
+    def _release_room(self) -> None:
+        if self.down_since is not None or not self._over_bound():
+            waiting, self._room = self._room, []
+            for d in waiting:
+                d.callback(None)
+
+    def _take(self) -> tuple[list[ArticleItem], list[SearchHit]]:
+        articles = [
+            self.articles.popleft() for _ in range(min(self.batch_size, len(self.articles)))
+        ]
+        hits = [self.hits.popleft() for _ in range(min(5 * self.batch_size, len(self.hits)))]
+        self.size -= sum(item_size(it) for it in (*articles, *hits))
+        return articles, hits
+
+    def _take_all(self) -> list[ArticleItem | SearchHit]:
+        items: list[ArticleItem | SearchHit] = [*self.hits, *self.articles]
+        self.hits.clear()
+        self.articles.clear()
+        self.size = 0
+        return items
+
+    async def _write_loop(self) -> None:
+        while True:
+            try:
+                if not self._due():
+                    if self.closing:
+                        return
+                    self._wake = Deferred()
+                    await maybe_deferred_to_future(self._wake)
+                    continue
+                self.last_flush = time.monotonic()
+                if self.closing and self._given_up():
+                    await self._spill(self._take_all())  # down for long: no batch-by-batch wait
+                    continue
+                articles, hits = self._take()
+                await self._write(articles, hits)
+                self._release_room()
+                if self.spilled and self.down_since is None and not self.closing:
+                    await self._write_back_own()
+            except Exception:
+                # Never leave the loop: items would wait forever. Whatever failed was counted.
+                logger.exception("the store's writer failed; it goes on")
+
+    async def _write(self, articles: list[ArticleItem], hits: list[SearchHit]) -> None:
+        """Write one batch; retry while the database is down, then spill it."""
+        delay = self.backoff
+        while True:
+            try:
+                written = await self.owner.run(write, articles, hits, self.context.store_options())
+            except Exception as exc:
+                if not is_transient(exc):
+                    # Not the database's refusal (pipelines.writing handles those): a bug.
+                    logger.exception("storing a batch failed")
+                    for it in (*hits, *articles):
+                        self.context.fail("store", it.url, f"store failed: {one_line(exc)}")
+                    self.stats.inc_value("store/failed", len(hits) + len(articles))
+                    return
+                if self.down_since is None:
+                    self.down_since = time.monotonic()
+                    logger.error(
+                        "database unavailable (%s): %d items kept, retrying",
+                        one_line(exc),
+                        len(articles) + len(hits) + len(self.articles) + len(self.hits),
+                    )
+                    self._release_room()  # waiting items now go to disk instead
+                self.stats.inc_value("store/write_retries")
+                if self._given_up():
+                    await self._spill([*hits, *articles])
+                    return
+                await sleep(delay)
+                delay = min(2 * delay, self.backoff_max)
+                continue
+            if self.down_since is not None:
+                down = time.monotonic() - self.down_since
+                logger.warning("database back after %.1fs; storing again", down)
+                self.stats.inc_value("store/outage_seconds", round(down, 1))
+                self.down_since = None
+            self._account(written)
+            return
+
+    def _account(self, written: Written) -> None:
+        if written.hits:
+            self.stats.inc_value("store/search_hits", written.hits)
+        for item, result in written.articles:
+            for key in result.outcome.stats:
+                self.stats.inc_value(key)
+            if result.outcome == Outcome.SUSPECT:
+                self.context.note("suspect", item.url, SUSPECT_REASON)
+        for refused in written.refused:
+            for key in Outcome.REJECTED.stats:
+                self.stats.inc_value(key)
+            self.context.fail(
+                "store", refused.item.url, f"refused by the database: {refused.reason}"
+            )
+
+    # -- the spill file --------------------------------------------------------------------------
+    async def _spill(self, items: list[ArticleItem | SearchHit]) -> None:
+        if not items:
+            return
+        spill = await self.owner.run_io(self.context.spill_file)
+        await self.owner.run_io(spill.append, items)
+        self.spilled.setdefault(spill.path, []).extend(it.url for it in items)
+        self.stats.inc_value("store/spilled", len(items))
+        logger.warning("%d items spilled to %s (database unavailable)", len(items), spill.path)
+
+    async def _write_back_own(self) -> None:
+        """Write this run's spill files back once the database answers again."""
+        ctx = self.context
+        for path in list(self.spilled):
+            if ctx.spill is not None and ctx.spill.path == path:
+                ctx.spill.close()  # new spills go to a new file
+                ctx.spill = None
+            try:
+                done = await self.owner.run(write_back, path, ctx.store_options(), record_run=False)
+            except Exception as exc:  # noqa: BLE001 - the file stays; named at close
+                logger.warning("writing back %s failed: %s", path, one_line(exc))
+                return
+            if done is None:
+                continue  # another process is writing it back
+            del self.spilled[path]
+            for outcome, n in done.outcomes.items():
+                for key in Outcome(outcome).stats:
+                    self.stats.inc_value(key, n)
+            ctx.record.extend(done.record)
+            if done.refused:
+                self.stats.inc_value("store/rejected", done.refused)
+            self.stats.inc_value("store/spill_written_back", done.articles + done.hits)
+            logger.warning("wrote back %d spilled items from %s", done.articles + done.hits, path)

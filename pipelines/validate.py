@@ -1,8 +1,26 @@
-"""Validate: an item without its required fields is dropped, counted and logged with its URL."""
+"""Validate: what an item must be before the database sees it, or it is rejected alone.
+
+An item is rejected, counted (`validate/rejected`, `validate/dropped_no_<field>`) and named with
+its URL and the reason in the run record (the run is then `errors`, never `ok`) when:
+
+- a required field is missing (an article without URL, title or body; a hit without URL or
+  title);
+- a text holds a NUL character or a lone surrogate (PostgreSQL cannot store the first, UTF-8
+  cannot encode the second: both mean a page decoded wrongly, not a text to keep);
+- a field is longer than its limit (VALIDATE_MAX_TITLE, VALIDATE_MAX_BODY, VALIDATE_MAX_URL, …).
+  The limits keep every indexed value far below a btree entry's maximum (2,704 bytes): a title
+  of 300 characters is at most 1,200 bytes of UTF-8, and its headline key is bounded too
+  (pipelines.hashing.headline_key), as are URLs (canonical_url and article_urls.url are unique
+  indexes). A 1,000-syllable headline or a 1 MB title is an extraction gone wrong.
+
+Every other item of the batch is stored; the database's own refusals are handled by the store.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 from scrapy.exceptions import DropItem
 
@@ -12,12 +30,68 @@ from crawler.runs import CORE_FIELDS
 logger = logging.getLogger(__name__)
 
 REQUIRED = {ArticleItem: ("url", "title", "body"), SearchHit: ("url", "title")}
+# Characters no stored text may hold: NUL and UTF-16 surrogates (alone, they are not text).
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_BAD_NAMES = {"\x00": "a NUL character"}
+
+# Default limits, in characters (each a setting VALIDATE_MAX_<NAME>).
+LIMITS = {
+    "title": 300,
+    "subtitle": 2_000,
+    "body": 200_000,
+    "url": 2_000,
+    "publisher": 100,
+    "section": 100,
+    "author": 100,
+    "authors": 50,
+    "snippet": 5_000,
+}
 
 
 def missing_fields(item: object) -> list[str]:
     """The required fields an item lacks (empty strings count as missing)."""
     need = REQUIRED.get(type(item), ())
     return [f for f in need if not getattr(item, f, None)]
+
+
+def texts(item: ArticleItem | SearchHit) -> list[tuple[str, str]]:
+    """(field, text) of every text an item stores, URLs included."""
+    if isinstance(item, ArticleItem):
+        out = [
+            ("title", item.title),
+            ("subtitle", item.subtitle or ""),
+            ("body", item.body),
+            ("publisher", item.publisher or ""),
+            ("section", item.section or ""),
+        ]
+        out += [("author", a) for a in item.authors]
+        out += [("url", u) for u in item.all_urls()]
+        return out
+    return [
+        ("title", item.title),
+        ("snippet", item.snippet or ""),
+        ("publisher", item.publisher or ""),
+        ("url", item.url),
+        ("url", item.portal_url or ""),
+        ("published", item.published or ""),
+    ]
+
+
+def problems(item: ArticleItem | SearchHit, limits: dict[str, int] | None = None) -> list[str]:
+    """Why an item cannot be stored (empty: it can). Pure, so it is tested without Scrapy."""
+    limits = limits or LIMITS
+    found = [f"missing {f}" for f in missing_fields(item)]
+    for name, text in texts(item):
+        bad = _BAD_CHARS.search(text)
+        if bad:
+            what = _BAD_NAMES.get(bad.group(), "a lone surrogate")
+            found.append(f"{name} holds {what} (at character {bad.start():,})")
+        limit = limits.get(name)
+        if limit is not None and len(text) > limit:
+            found.append(f"{name} too long ({len(text):,} characters; at most {limit:,})")
+    if isinstance(item, ArticleItem) and len(item.authors) > limits.get("authors", 50):
+        found.append(f"too many authors ({len(item.authors)}; at most {limits['authors']})")
+    return list(dict.fromkeys(found))
 
 
 def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
@@ -30,21 +104,33 @@ def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
 
 
 class ValidatePipeline:
-    def __init__(self, stats) -> None:  # noqa: ANN001 - Scrapy's StatsCollector
+    def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:  # noqa: ANN001
         self.stats = stats
+        self.context = context  # crawler.database.RunContext: rejections are named there
+        self.limits = limits or dict(LIMITS)
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        return cls(crawler.stats)
+        from crawler.database import run_context
+
+        s = crawler.settings
+        limits = {k: s.getint(f"VALIDATE_MAX_{k.upper()}", v) for k, v in LIMITS.items()}
+        return cls(crawler.stats, run_context(crawler), limits)
 
     def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
         if isinstance(item, ArticleItem):
             count_coverage(self.stats, item)  # before any drop: drops are what it measures
-        missing = missing_fields(item)
-        if missing:
-            for f in missing:
-                self.stats.inc_value(f"validate/dropped_no_{f}")
-            url = getattr(item, "url", "?")
-            logger.warning("dropped item without %s: %s", ", ".join(missing), url)
-            raise DropItem(f"missing {', '.join(missing)}: {url}")
-        return item
+        if not isinstance(item, ArticleItem | SearchHit):
+            return item
+        found = problems(item, self.limits)
+        if not found:
+            return item
+        for f in missing_fields(item):
+            self.stats.inc_value(f"validate/dropped_no_{f}")
+        self.stats.inc_value("validate/rejected")
+        url = getattr(item, "url", "") or "?"
+        reason = "; ".join(found)
+        logger.warning("rejected %s: %s", url, reason)
+        if self.context is not None:
+            self.context.fail("rejected", url, reason)
+        raise DropItem(f"rejected {url}: {reason}", log_level="DEBUG")

@@ -30,18 +30,22 @@ def reparse(
     from crawler.items import ArticleItem
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_article
     from crawler.urls import canonical_url, page_kind
-    from db.articles import store_articles
     from db.pages import iter_pages
     from pipelines.clean import clean_article
     from pipelines.dedupe import with_keys
-    from pipelines.validate import missing_fields
+    from pipelines.validate import problems
+    from pipelines.writing import StoreOptions, write
 
     counts: Counter[str] = Counter()
     pending: list[ArticleItem] = []
 
     def flush() -> None:
-        for res in store_articles(conn, pending):
+        written = write(conn, pending, [], StoreOptions())  # a refused item alone is rejected
+        for _, res in written.articles:
             counts[res.outcome] += 1
+        for refused in written.refused:
+            counts["rejected"] += 1
+            logger.warning("refused by the database: %s: %s", refused.item.url, refused.reason)
         pending.clear()
 
     for row in iter_pages(conn, portal=portal, since=since, latest=True):
@@ -63,7 +67,7 @@ def reparse(
         for form in (canonical_url(row.url), row.url):
             if form != item.url and form not in item.urls:
                 item.urls.append(form)
-        if missing_fields(item):
+        if problems(item):
             counts["invalid"] += 1
             continue
         item = clean_article(item)
@@ -87,21 +91,12 @@ def run(args: argparse.Namespace) -> int:
     with connect() as conn:
         counts = reparse(conn, args.portal, since)
     print(f"sosik reparse: {counts['pages']} archived pages", file=sys.stderr)
-    for key in (
-        "updated",
-        "unchanged",
-        "inserted",
-        "dropped_url",
-        "dropped_hash",
-        "dropped_headline",
-        "skipped",
-        "not_article",
-        "parse_error",
-        "invalid",
-    ):
+    from db.outcome import Outcome
+
+    for key in (*Outcome, "skipped", "not_article", "parse_error", "invalid"):
         if counts[key]:
             print(f"  {key:<16} {counts[key]}", file=sys.stderr)
-    return 1 if counts["parse_error"] else 0
+    return 1 if counts["parse_error"] or counts["rejected"] else 0
 
 
 def site_keys() -> list[str]:

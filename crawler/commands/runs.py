@@ -58,9 +58,13 @@ def who(run: Any) -> str:
 
 
 def error_count(run: Any) -> int:
+    """Failures of a run: the pages and items its record names as failed (not the notes)."""
+    from crawler.runs import is_failure, iter_errors
+
     stats = run.stats or {}
     counted = int(stats.get("fetch/error", 0)) + int(stats.get("parse/error", 0))
-    return max(counted, len(run.errors or []))
+    named = sum(1 for kind, _, _ in iter_errors(run.errors) if is_failure(kind))
+    return max(counted, named)
 
 
 def run_row(run: Any, now: datetime | None = None) -> tuple[str, ...]:
@@ -115,11 +119,14 @@ def format_run(run: Any, now: datetime | None = None) -> str:
     if alarms:
         out.append("\nalarms (layout drift):")
         out += [f"  {a}" for a in alarms]
-    errors = run.errors or []
-    if errors:
-        out.append(f"\nerrors ({len(errors)}):")
-        for e in errors:
-            out.append(f"  {e.get('kind', '?')}  {e.get('url', '?')}  {e.get('reason', '')}")
+    from crawler.runs import is_failure, iter_errors
+
+    named = list(iter_errors(run.errors))
+    for title, keep in (("errors", True), ("not stored, not failed", False)):
+        rows = [e for e in named if is_failure(e[0]) == keep]
+        if rows:
+            out.append(f"\n{title} ({len(rows)}):")
+            out += [f"  {kind}  {url}  {reason}" for kind, url, reason in rows]
     if stats:
         out.append("\nstats:")
         width = max(len(k) for k in stats)
@@ -179,11 +186,22 @@ def add_parser(sub: Any) -> None:
     show.set_defaults(func=show_run)
 
 
+def _reap(conn: Any) -> None:
+    """Runs whose process is gone are `killed`, not `running` (unless a spill file here holds
+    their end: `sosik db flush-spill` records it)."""
+    from crawler.runs import reap_dead_runs
+    from db.runs import database_identity
+    from pipelines.spill import pending_runs, spill_dir
+
+    reap_dead_runs(conn, skip=pending_runs(spill_dir(), database_identity(conn)))
+
+
 def list_runs(args: argparse.Namespace) -> int:
     from db.connection import connect
     from db.runs import recent_runs
 
     with connect() as conn, _schema_needed():
+        _reap(conn)
         runs = recent_runs(conn, args.limit)
     if args.json:
         for r in runs:
@@ -198,6 +216,7 @@ def show_run(args: argparse.Namespace) -> int:
     from db.runs import get_run
 
     with connect() as conn, _schema_needed():
+        _reap(conn)
         run = get_run(conn, args.id)
     if run is None:
         raise CommandError(f"no crawl run {args.id} (see `sosik runs`)")

@@ -66,7 +66,7 @@ class Command(ScrapyCrawl):
 
     def _crawl(self, spider: str, spargs: dict[str, Any]) -> int:
         from crawler.launch import finish, prepare_database, quiet_logs
-        from crawler.report import merge_outcome
+        from crawler.report import merge_runs
 
         assert self.crawler_process is not None
         prepare_database(self.settings)
@@ -74,4 +74,4 @@ class Command(ScrapyCrawl):
         self.crawler_process.crawl(crawler, **spargs)
         quiet_logs()
         self.crawler_process.start()
-        return finish(merge_outcome([crawler]), sys.stderr, PROG)
+        return finish(merge_runs([crawler]), sys.stderr, PROG)

@@ -1,8 +1,10 @@
 """What every sosik spider shares: turning responses into pages, article callbacks, accounting.
 
 A broken page never crashes a crawl and never passes silently: NotAnArticle and ParseError are
-counted in stats (`parse/not_article`, `parse/error`), logged with the URL and kept in
-`spider.errors` for the run record; download failures likewise (`fetch/error`).
+counted in stats (`parse/not_article`, `parse/error`), logged with the URL and named in the run
+record (the crawl's RunContext, crawler.database); download failures likewise (`fetch/error`).
+Every failure is kept, in the record's compact form; a page that is not an article is named as
+a note, not a failure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from datetime import date, datetime
 from typing import Any
 
 import scrapy
-from scrapy import signals
 from scrapy.http import Response
 
 from crawler.dates import KST, parse_date_arg
@@ -26,10 +27,10 @@ from crawler.parsers import (
     parse_list,
     parse_search,
 )
+from crawler.runs import RunRecord
 from crawler.urls import canonical_url
 from pipelines.hashing import digest64
 
-MAX_ERRORS_KEPT = 200
 ARTICLE_PRIORITY = 10
 
 
@@ -44,7 +45,7 @@ class SosikSpider(scrapy.Spider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.errors: list[dict[str, str]] = []
+        self._own_record = RunRecord()  # used only without a database owner (bare tests)
         self.links_seen: set[int] = set()  # list links met so far, as digest64 values
         self.max_pages = int(kwargs.get("pages", 1) or 0)  # 0 = until the last page
         self.since: date | None = parse_date_arg(kwargs["since"]) if kwargs.get("since") else None
@@ -56,7 +57,6 @@ class SosikSpider(scrapy.Spider):
             raise ValueError(f"sort must be recent or relevance, not {self.sort!r}")
         self.follow_articles = _bool(kwargs.get("articles", "1"))
         self.incremental = _bool(kwargs.get("incremental", "0"))
-        self._known_db: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SosikSpider:
@@ -80,14 +80,21 @@ class SosikSpider(scrapy.Spider):
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(key, n)
 
+    @property
+    def run_record(self) -> RunRecord:
+        """Where this crawl names its pages: the run context's record (every URL kept)."""
+        from crawler.database import run_context
+
+        ctx = run_context(self.crawler) if getattr(self, "crawler", None) else None
+        return ctx.record if ctx is not None else self._own_record
+
     def record_error(self, kind: str, url: str, reason: str) -> None:
         self.count(f"{kind}/error")
         # A fetch failure is a fact about the network or the site; the summary and the run
         # record name it, so the live log keeps it at INFO. A parse error is ours: WARNING.
         level = logging.INFO if kind == "fetch" else logging.WARNING
         self.logger.log(level, "%s error at %s: %s", kind, url, reason)
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append({"kind": kind, "url": url, "reason": reason})
+        self.run_record.add(kind, url, reason)
 
     def errback(self, failure: Any) -> None:
         request = failure.request
@@ -120,37 +127,30 @@ class SosikSpider(scrapy.Spider):
         return result
 
     def page_is_known(self, hits: list[SearchHit]) -> bool:
-        """incremental=1: True when every hit of a result page is stored already.
+        """incremental=1: True when every hit of a result page was met by earlier crawls.
 
         Results come newest first, so such a page means this search has caught up with what
         earlier crawls stored, and the spider stops paging. Ask before yielding the page's own
-        hits. A database that cannot answer means "not known": paging goes on.
+        hits. No database call here: the crawl's owner read this search's recent hits when the
+        spider opened, off the reactor (RunContext.known_hits). Never True while the previous
+        run of this crawl ended with losses (killed, failed, errors): then the crawl pages on
+        and fetches what that run missed.
         """
         if not self.incremental or not hits:
             return False
-        from db.jobs import known_urls
+        from crawler.database import run_context
 
-        urls = [u for h in hits for u in (h.url, h.portal_url) if u]
-        try:
-            if self._known_db is None:
-                from db.connection import connect
-
-                self._known_db = connect(self.crawler.settings.get("STORE_DATABASE_URL") or None)
-                self.crawler.signals.connect(self._close_known_db, signal=signals.spider_closed)
-            query = getattr(self, "query", "")
-            known = known_urls(self._known_db, urls, hits[0].portal or self.portal, query)
-        except Exception as e:  # noqa: BLE001 - the check is an optimisation, never a failure
-            self.logger.warning("incremental: cannot ask the database (%s); paging on", e)
+        ctx = run_context(self.crawler)
+        if ctx is None or ctx.known_hits is None or not ctx.incremental_stop:
             return False
-        if all(h.url in known or h.portal_url in known for h in hits):
+        known = ctx.known_hits
+        if all(
+            digest64(h.url) in known or (h.portal_url and digest64(h.portal_url) in known)
+            for h in hits
+        ):
             self.count("incremental/known_pages")
             return True
         return False
-
-    def _close_known_db(self) -> None:
-        if self._known_db is not None:
-            self._known_db.close()
-            self._known_db = None
 
     def list_page(self, response: Response) -> tuple[ListPage, list[str]] | None:
         """Parse a list page: the page and its links not met before in this crawl (in order).
@@ -184,6 +184,7 @@ class SosikSpider(scrapy.Spider):
             # page deep instead of growing with every page the crawl runs ahead.
             priority=ARTICLE_PRIORITY,
             cb_kwargs={"aliases": [a for a in aliases or [] if a]},
+            meta={"sosik_article": True},  # a resumed crawl skips those already stored
         )
 
     # -- articles ----------------------------------------------------------------------------
@@ -197,6 +198,7 @@ class SosikSpider(scrapy.Spider):
         except NotAnArticle as e:
             self.count("parse/not_article")
             self.logger.info("not an article (%s): %s", e.reason, response.url)
+            self.run_record.add("not_article", response.url, e.reason)
             return
         except ParseError as e:
             self.record_error("parse", response.url, e.reason)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from crawler.items import ArticleItem, SearchHit
+from pipelines.dedupe import with_keys
 
 KST = timezone(timedelta(hours=9))
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=KST)
@@ -50,7 +51,8 @@ def original_url(n: int) -> str:
 
 
 def article(n: int, **kw: Any) -> ArticleItem:
-    """Article number n: its own URL, title and text unless told otherwise."""
+    """Article number n: its own URL, title and text unless told otherwise, with the identity
+    keys the dedupe pipeline gives it (the store takes them as data)."""
     fields: dict[str, Any] = {
         "url": naver_url(n),
         "portal": "naver",
@@ -62,7 +64,7 @@ def article(n: int, **kw: Any) -> ArticleItem:
         "parser": "test/1",
     }
     fields.update(kw)
-    return ArticleItem(**fields)
+    return with_keys(ArticleItem(**fields))
 
 
 def hit(query: str, rank: int, url: str, **kw: Any) -> SearchHit:

@@ -33,11 +33,12 @@ def empty_url(pg_server_url: str, db_template: str | None) -> Iterator[str]:
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert migrate.current_revision(empty_url) is None
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == migrate.head_revision()
+    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0005"
     assert migrate.is_up_to_date(empty_url)
     with connect(empty_url) as c:
         names = [r[0] for r in c.execute(OBJECTS)]
         assert names == [
+            "article_suspects",
             "article_urls",
             "article_versions",
             "articles",
@@ -49,6 +50,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
             "pages_id_seq",
             "search_hits",
             "search_hits_id_seq",
+            "sosik_database",
             "sosik_leases",
             "sosik_locks",
         ]
@@ -72,7 +74,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
         assert c.execute(ROLE).fetchone() == (1,)
 
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == migrate.head_revision()
+    assert migrate.current_revision(empty_url) == "0005"
     writer.close()
 
 
@@ -90,3 +92,42 @@ def test_upgrade_of_an_unreachable_database_is_one_clear_line() -> None:
         DatabaseUnavailable, match=r"^cannot connect to PostgreSQL x@127\.0\.0\.1:1/"
     ):
         migrate.upgrade("postgresql://x@127.0.0.1:1/sosik?connect_timeout=2")
+
+
+def test_two_upgrades_at_once_on_a_fresh_database_both_succeed(
+    pg_server_url: str, db_template: str | None
+) -> None:
+    """Two processes migrating one empty database at the same moment, 10 times: the
+    migration lock makes the second wait and find the schema at head (without it, one died on
+    `alembic_version already exists`). Forked, so that each round costs no interpreter start."""
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    for _ in range(10):
+        name = new_database(pg_server_url, "sosik_race")
+        if name is None:
+            pytest.skip("no right to create a database on TEST_DATABASE_URL")
+        url = with_dbname(pg_server_url, name)
+        try:
+            procs = [fork.Process(target=_upgrade_quietly, args=(url,)) for _ in range(2)]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join(timeout=120)
+            assert [p.exitcode for p in procs] == [0, 0]
+            assert migrate.current_revision(url) == migrate.head_revision()
+        finally:
+            drop_database(pg_server_url, name)
+
+
+def _upgrade_quietly(url: str) -> None:
+    import os
+    import sys
+    import traceback
+
+    try:
+        migrate.upgrade(url)
+    except BaseException:  # noqa: BLE001 - the child reports and exits non-zero
+        traceback.print_exc(file=sys.stderr)
+        os._exit(1)
+    os._exit(0)

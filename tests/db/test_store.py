@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from db import articles
+from db import batch as articles
 from db.articles import (
     article_urls,
     article_versions,
@@ -20,6 +20,8 @@ from db.articles import (
     store_articles,
     store_search_hits,
 )
+from db.runs import start_run
+from pipelines.dedupe import with_keys
 from tests.db.factories import (
     BODY,
     KST,
@@ -30,6 +32,7 @@ from tests.db.factories import (
     hit,
     naver_url,
     original_url,
+    random_text,
 )
 
 Conn = psycopg.Connection[Any]
@@ -283,7 +286,9 @@ def mixed_workload(seed: int, n: int, updates: bool = True) -> tuple[list[Any], 
         elif kind == 3 and prev.original_url:  # the portal copy of a known original
             batch.append(article(num, url=daum_url(num), original_url=prev.original_url))
         elif kind == 4 and updates:  # the page changed
-            batch.append(dataclasses.replace(prev, body=prev.body + f" 수정 {num}", urls=[]))
+            batch.append(
+                with_keys(dataclasses.replace(prev, body=prev.body + f" 수정 {num}", urls=[]))
+            )
         elif kind == 5:  # a near-duplicate
             batch.append(
                 article(num, body=prev.body.replace(" ", "  ", 3)[:-3] + "끝.", title=f"근접 {num}")
@@ -334,10 +339,35 @@ def test_batch_equals_one_by_one_on_a_mixed_workload(
 
 def test_batch_of_updates_only(conn: Conn) -> None:
     store_articles(conn, [article(1), article(2), article(3)])
-    results = store_articles(conn, [article(1, body=BODY), article(2, body=OTHER_BODY)])
+    results = store_articles(conn, [article(1, body=BODY), article(2, body=random_text(99))])
     assert [r.outcome for r in results] == ["updated", "updated"]
     # an update first, then an item carrying the updated article's previous text: in order,
     # the old text is free again by then, so that item is a new article
     old = article(3).body
     results = store_articles(conn, [article(3, body=BODY + " 3"), article(4, body=old)])
     assert [r.outcome for r in results] == ["updated", "inserted"]
+
+
+def test_a_much_shorter_text_at_a_known_url_is_held_as_suspect(conn: Conn) -> None:
+    runs = [start_run(conn, "t") for _ in range(3)]
+    full = store_article(conn, article(1, body=BODY), crawl_run_id=runs[0])
+    cut = BODY[: len(BODY) // 3]  # a fetch cut short
+    held = store_article(conn, article(1, body=cut), crawl_run_id=runs[0])
+    assert (held.article_id, held.outcome) == (full.article_id, "suspect")
+    row = get_article(conn, full.article_id)
+    assert row is not None and (row.body, row.version) == (BODY, 1)  # not made current
+    suspects = conn.execute("SELECT url, body FROM article_suspects").fetchall()
+    assert suspects == [(naver_url(1), cut)]
+    # the full text fetched again is what the URL gave before: unchanged, no version
+    assert store_article(conn, article(1, body=BODY), crawl_run_id=runs[1]).outcome == "unchanged"
+    # the same short text again in the same run is still held; in a later run it is the page
+    # as it now is: a new version, and the suspect is settled
+    assert store_article(conn, article(1, body=cut), crawl_run_id=runs[0]).outcome == "suspect"
+    confirmed = store_article(conn, article(1, body=cut), crawl_run_id=runs[2])
+    assert confirmed.outcome == "updated"
+    row = get_article(conn, full.article_id)
+    assert row is not None and (row.body, row.version) == (cut, 2)
+    assert count(conn, "article_suspects") == 0
+    # a shorter text that is not much shorter is an ordinary update
+    trimmed = store_article(conn, article(1, body=cut[: int(len(cut) * 0.8)]))
+    assert trimmed.outcome == "updated"

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from crawler.replay import ReplayServer, load_replay
+from crawler.runs import iter_errors
 from crawler.spiders.naver import search_url, with_window
 from tests.e2e import naverkit as k
 from tests.e2e.replaykit import ReplayFolder, counts, crawl, last_run_stats
@@ -56,8 +57,10 @@ def hits_by_page(db: str) -> dict[int, int]:
 
 
 def run_errors(db: str) -> list[dict]:
+    """The pages the last run names, one dict per page (kind, url, reason)."""
     with psycopg.connect(db, autocommit=True) as conn:
-        return conn.execute("SELECT errors FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+        stored = conn.execute("SELECT errors FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+    return [{"kind": k, "url": u, "reason": r} for k, u, r in iter_errors(stored[0])]
 
 
 def test_three_blocks_from_the_loader_urls_in_order_and_again(tmp_path, fresh_db, blocks):

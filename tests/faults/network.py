@@ -140,9 +140,10 @@ class Site:
 def run_failures(conn: psycopg.Connection[Any]) -> tuple[list[str], dict[str, str]]:
     """The runs' statuses and every failure they name, URL -> reason (the run record).
 
-    The one place that reads the run record: today `crawl_runs.errors`, a list of
-    {kind, url, reason}, through db.runs.get_run.
+    The one place that reads the run record: `crawl_runs.errors` through db.runs.get_run,
+    every page it names (crawler.runs.iter_errors), whatever its kind.
     """
+    from crawler.runs import iter_errors
     from db.runs import get_run
 
     statuses, failed = [], {}
@@ -150,8 +151,8 @@ def run_failures(conn: psycopg.Connection[Any]) -> tuple[list[str], dict[str, st
         run = get_run(conn, run_id)
         assert run is not None
         statuses.append(run.status or "running")
-        for e in run.errors or []:
-            failed[_url_key(e["url"])] = e["reason"]
+        for _, url, reason in iter_errors(run.errors):
+            failed[_url_key(url)] = reason
     return statuses, failed
 
 

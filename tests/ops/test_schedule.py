@@ -260,7 +260,9 @@ def test_daum_section_job_runs_one_crawl_per_section_and_stands_alone():
     job = {"name": "film", "portal": "daum_section", "sections": ["영화", "야구"], "days": 1,
            "cron": "*/30 * * * *"}  # fmt: skip
     s = parse_schedule({"job": [job]})
+    assert s.jobs[0].name == "film"  # a section job keeps its own name
     crawls = crawl_commands(s.jobs[0], date(2025, 12, 17))
+    assert "SOSIK_JOB=film" in crawls[0].argv
     assert [c.argv[:4] for c in crawls] == [
         ("crawl", "daum_section", "--section", "영화"),
         ("crawl", "daum_section", "--section", "야구"),
@@ -279,3 +281,15 @@ def test_every_interval_forms():
             parse_schedule(raw)  # 90 s is over a minute: fine
             continue
         assert parse_schedule(raw).jobs[0].every == timedelta(seconds=seconds)
+
+
+def test_naver_section_job_layout():
+    job = {"name": "econ", "portal": "naver_section", "section": "경제", "layout": "legacy",
+           "every": "1h"}  # fmt: skip
+    crawls = crawl_commands(parse_schedule({"job": [job]}).jobs[0], date(2025, 12, 17))
+    argv = crawls[0].argv
+    assert argv[argv.index("--layout") + 1] == "legacy"
+    with pytest.raises(ScheduleError, match="layout"):
+        parse_schedule({"job": [{**job, "layout": "new"}]})
+    with pytest.raises(ScheduleError, match="layout"):
+        parse_schedule({"job": [{**job, "portal": "daum_section", "section": "영화"}]})

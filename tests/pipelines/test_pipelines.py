@@ -5,16 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from scrapy import Spider
 from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
 from crawler.dates import KST
-from crawler.items import ArticleItem, SearchHit
+from crawler.items import ArticleItem
 from pipelines.clean import CleanPipeline
 from pipelines.dedupe import DedupePipeline
-from pipelines.store import StorePipeline
 from pipelines.validate import ValidatePipeline
 
 
@@ -63,38 +61,6 @@ def test_dedupe_keys_and_in_run_repeat():
     with pytest.raises(DropItem):
         pipe.process_item(article())
     assert crawler.stats.get_value("dedupe/dropped_url") == 1
-
-
-def test_store_writes_batches_and_counts_what_the_database_decided(db_url, conn):
-    pipe, crawler = build(
-        StorePipeline, STORE_DATABASE_URL=db_url, STORE_BATCH_SIZE=2, STORE_FLUSH_SECONDS=3600
-    )
-    spider = Spider(name="s")
-    pipe.open_spider(spider)
-    dedupe, _ = build(DedupePipeline, DEDUPE_PREFILTER=False)
-    pipe.process_item(
-        SearchHit(
-            portal="naver",
-            query="q",
-            page=1,
-            rank=1,
-            title="t",
-            url="https://www.example.co.kr/news/1",
-        )
-    )
-    pipe.process_item(dedupe.process_item(article(1)))
-    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 0  # batch not full
-    pipe.process_item(dedupe.process_item(article(1)))  # the same again: a URL duplicate
-    assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 1  # batch of 2 written
-    pipe.process_item(dedupe.process_item(article(3, body=article(1).body, title="다른 제목")))
-    pipe.close_spider(spider)  # the rest is written on close
-    stats = crawler.stats.get_stats()
-    assert stats["store/inserted"] == 1
-    assert stats["dedupe/dropped_url"] == 1
-    assert stats["dedupe/dropped_hash"] == 1
-    assert conn.execute("SELECT count(*) FROM article_urls").fetchone()[0] == 2
-    assert conn.execute("SELECT article_id IS NOT NULL FROM search_hits").fetchone()[0]
-    assert conn.execute("SELECT spider FROM crawl_runs").fetchone()[0] == "s"
 
 
 def test_dedupe_prefilter_remembers_a_bounded_window():

@@ -1,6 +1,6 @@
 """Locks a reader cannot take, and no large objects for readers.
 
-Revision ID: 0003_guard_locks
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-30
 
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0003_guard_locks"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
