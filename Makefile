@@ -1,5 +1,6 @@
 # sosik: the two commands a new machine needs (Python >= 3.11 and make).
 #   make run   [QUERY=엔비디아] [PAGES=1]   live crawl of Naver News into PostgreSQL
+#   make demo                               offline: a made-up site crawled into PostgreSQL
 #   make test                               the whole test suite
 #   make faults-network                     the network fault table, full size (one crawl per fault)
 #   make fuzz [FUZZ_CASES=10000]            fuzz every parser on mutated real pages (long mode)
@@ -11,7 +12,7 @@ PAGES  ?= 1
 FUZZ_CASES ?= 10000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install lint clean faults faults-network fuzz
+.PHONY: run demo test bench install lint clean faults faults-network fuzz
 
 install: $(STAMP)
 
@@ -25,6 +26,10 @@ $(STAMP): pyproject.toml
 # The crawl applies the migrations itself; without network it ends in one line (exit 1).
 run: $(STAMP)
 	@$(BIN)/sosik crawl naver --query "$(QUERY)" --pages $(PAGES)
+
+# No network needed: our own hand-written pages, replayed on loopback (crawler/commands/demo.py).
+demo: $(STAMP)
+	@$(BIN)/sosik demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

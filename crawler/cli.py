@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list[Any]:
-    """Subcommands kept in their own modules (runs, schedule, reparse, canary)."""
+    """Subcommands kept in their own modules (runs, schedule, reparse, canary, demo)."""
     import importlib
 
     mods = []
@@ -357,6 +357,7 @@ def _command_modules() -> list[Any]:
         "crawler.commands.schedule",
         "crawler.commands.reparse",
         "crawler.commands.canary",
+        "crawler.commands.demo",
     ):
         try:
             mods.append(importlib.import_module(name))

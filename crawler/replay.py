@@ -586,8 +586,15 @@ class ReplayMiddleware:
         # A request already sent here passes; a redirect's (real URL, old meta) goes round again.
         if not self.base or request.url.startswith(self.base + PREFIX):
             return None
-        meta = {**request.meta, "replay_original": request.url}
-        return request.replace(url=wrap(self.base, request.url), meta=meta, dont_filter=True)
+        # The replay server is on loopback: never through a proxy (http_proxy in the
+        # environment had Scrapy send the rewritten request to it, and every page failed).
+        meta = {**request.meta, "replay_original": request.url, "proxy": None}
+        meta.pop("_auth_proxy", None)
+        headers = request.headers.copy()
+        headers.pop(b"Proxy-Authorization", None)
+        return request.replace(
+            url=wrap(self.base, request.url), meta=meta, headers=headers, dont_filter=True
+        )
 
     def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
         original = request.meta.get("replay_original")

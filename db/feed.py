@@ -37,12 +37,21 @@ from psycopg.rows import class_row
 
 from db.rows import FeedRow
 
-__all__ = ["CHANNEL", "FeedRow", "follow", "get_articles", "iter_new", "listen"]
+__all__ = [
+    "CHANNEL",
+    "FeedRow",
+    "follow",
+    "get_articles",
+    "get_articles_by_url",
+    "iter_new",
+    "listen",
+]
 
 CHANNEL = "sosik_articles"
 LISTEN = sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL))
 SELECT_AFTER = "SELECT * FROM articles_feed WHERE id > %(after)s ORDER BY id LIMIT %(limit)s"
 SELECT_BY_IDS = "SELECT * FROM articles_feed WHERE id = ANY(%(ids)s) ORDER BY id"
+SELECT_BY_URLS = "SELECT * FROM articles_feed WHERE canonical_url = ANY(%(urls)s) ORDER BY id"
 # When follow() began listening, less a margin: a writer's rows carry its transaction's start
 # time, and a transaction that began before our LISTEN still notifies us at its commit.
 LISTENING_SINCE = "SELECT now() - interval '10 minutes'"
@@ -114,6 +123,16 @@ def get_articles(conn: psycopg.Connection[Any], ids: Iterable[int]) -> list[Feed
     """The feed rows of these article ids (those that exist), in id order."""
     with conn.cursor(row_factory=class_row(FeedRow)) as cur:
         return cur.execute(SELECT_BY_IDS, {"ids": list(ids)}).fetchall()
+
+
+def get_articles_by_url(conn: psycopg.Connection[Any], urls: Iterable[str]) -> list[FeedRow]:
+    """The feed rows whose canonical URL is one of `urls` (those stored), in id order.
+
+    Give canonical URLs (crawler.urls.canonical_url): an address that is only an alias of an
+    article finds nothing here.
+    """
+    with conn.cursor(row_factory=class_row(FeedRow)) as cur:
+        return cur.execute(SELECT_BY_URLS, {"urls": list(urls)}).fetchall()
 
 
 def listen(conn: psycopg.Connection[Any], timeout: float | None = None) -> Iterator[int]:
