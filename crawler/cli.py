@@ -111,6 +111,14 @@ def run_crawl(args: argparse.Namespace) -> int:
         server = ReplayServer(store).start()
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     settings = crawl_settings(args)
+    from crawler.commands.enqueue import run_distributed_crawl, wants_distributed
+
+    if wants_distributed(args):  # the shared Redis frontier (crawler/distributed)
+        try:
+            return run_distributed_crawl(args, settings)
+        finally:
+            if server:
+                server.stop()
     from db.connection import connect
     from db.migrate import upgrade
     from db.runs import finish_run, start_run
@@ -297,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-s", "--set", action="append", metavar="NAME=VALUE", help="override a Scrapy/sosik setting"
     )
     c.add_argument("--log-level", default=os.environ.get("SOSIK_LOG_LEVEL", "WARNING"))
+    c.add_argument(
+        "--distributed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="crawl on the shared Redis frontier with any `sosik worker`s (default: when "
+        "REDIS_URL is set)",
+    )
     c.set_defaults(func=run_crawl)
 
     e = sub.add_parser("extract", help="print what a saved page yields, as JSON")
@@ -317,11 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list[Any]:
-    """Subcommands kept in their own modules (runs, schedule, reparse)."""
+    """Subcommands kept in their own modules (runs, schedule, reparse, enqueue, worker, queue)."""
     import importlib
 
     mods = []
-    for name in ("crawler.commands.runs", "crawler.commands.schedule", "crawler.commands.reparse"):
+    names = ("runs", "schedule", "reparse", "enqueue", "worker", "queue")
+    for name in (f"crawler.commands.{n}" for n in names):
         try:
             mods.append(importlib.import_module(name))
         except ModuleNotFoundError as e:
