@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import redis
@@ -55,13 +56,19 @@ class TimedServer(ReplayServer):
 
 
 class SlowSite:
-    """A site whose article pages take `latency` seconds (so workers hold requests a while)."""
+    """A site whose article pages take `latency` seconds (so workers hold requests a while),
+    with a robots.txt for some hosts."""
 
-    def __init__(self, site: Any, latency: float) -> None:
+    def __init__(self, site: Any, latency: float, robots: dict[str, str] | None = None) -> None:
         self.site = site
         self.latency = latency
+        self.robots = robots or {}
 
     def match(self, url: str) -> Any:
+        parts = urlsplit(url)
+        if parts.path == "/robots.txt":
+            body = self.robots.get(parts.hostname or "")
+            return _replay._Saved(body.encode()) if body is not None else None
         saved = self.site.match(url)
         if saved is not None and self.latency and "main.naver" not in url:
             time.sleep(self.latency)
@@ -263,6 +270,7 @@ def distributed_crawl(
     fault: str | None = None,
     redis_server: Any = None,
     settings: dict[str, str] | None = None,
+    robots: dict[str, str] | None = None,
     timeout: float = 180.0,
 ) -> Run:
     """Crawl the synthetic site with `workers` workers; `fault`: None, "kill" (SIGKILL a
@@ -273,7 +281,7 @@ def distributed_crawl(
     if problems:
         raise RuntimeError(f"synthetic site: {problems}")
     cluster = Cluster(db_url, redis_url, prefix, logs)
-    server = TimedServer(SlowSite(site, latency)).start()
+    server = TimedServer(SlowSite(site, latency, robots)).start()
     notes = ""
     killed = 0
     t0 = time.monotonic()

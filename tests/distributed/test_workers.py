@@ -4,13 +4,27 @@ server's request log, on PostgreSQL and on the one run record of the job."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import require_corpus
 from tests.distributed.redisfix import RedisServer, new_prefix
-from tests.distributed.scenarios import describe, distributed_crawl
+from tests.distributed.scenarios import (
+    REPO,
+    Cluster,
+    TimedServer,
+    _replay,
+    describe,
+    distributed_crawl,
+    run_record,
+    stored,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +96,87 @@ def test_workers_survive_a_redis_restart_mid_crawl(
     # each worker noticed the outage, counted it, and lost nothing it had fetched
     assert rec["stats"].get("distributed/redis_outages", 0) >= 2, why
     assert rec["stats"]["store/inserted"] == ARTICLES, why
+
+
+def per_site(times: list[tuple[float, str]]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for t, url in times:
+        out.setdefault(urlsplit(url).hostname or "", []).append(t)
+    return {host: sorted(ts) for host, ts in out.items()}
+
+
+def test_two_workers_share_one_budget_per_site_and_obey_robots(
+    fresh_db: str, redis_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """R requests/s per site across both workers, from the server's own timestamps: any R+1
+    consecutive requests to a site span at least a second (less 0.1 s of timing jitter), so no
+    second ever sees more than R, where two workers each paced at R alone would send 2R."""
+    require_corpus()
+    url, prefix = redis_url
+    rate = 4
+    blocked = "www.hankookilbo.com"
+    run = distributed_crawl(
+        fresh_db, url, prefix, tmp_path / "logs", articles=40, workers=2,
+        settings={"DISTRIBUTED_SITE_RATE": str(rate), "ROBOTSTXT_OBEY": "1"},
+        robots={blocked: "User-agent: *\nDisallow: /\n"},
+    )  # fmt: skip
+    why = describe(run)
+    assert run.worker_codes == [0, 0], why
+    sites = per_site(run.times)
+    busiest = max(sites, key=lambda h: len(sites[h]))
+    assert len(sites[busiest]) >= 3 * rate, (busiest, len(sites[busiest]))
+    for host, ts in sites.items():
+        for i in range(len(ts) - rate):
+            assert ts[i + rate] - ts[i] >= 0.9, (host, i, [round(t - ts[0], 3) for t in ts])
+    # the busiest site was served at the budget, not below it because of something else
+    span = sites[busiest][-1] - sites[busiest][0]
+    assert span <= (len(sites[busiest]) - 1) / rate * 1.6 + 1.0, (busiest, span)
+    # both workers worked
+    fetched = [s.get("downloader/response_count", 0) for s in run.worker_stats]
+    assert all(n > 0 for n in fetched), fetched
+    # robots.txt: each worker asked each site at most once, and nobody fetched a disallowed page
+    robots = Counter(u for u in run.requests.elements() if u.endswith("/robots.txt"))
+    assert robots and max(robots.values()) <= 2, robots
+    assert not [u for u in run.article_urls if urlsplit(u).hostname == blocked], why
+    refused = [e for e in run.run["errors"] if urlsplit(e["url"]).hostname == blocked]
+    assert refused and all("robots" in e["reason"].lower() for e in refused), why
+    assert run.stored == 40 - len(refused) and run.stored_twice == 0, why
+    assert run.run["status"] == "errors", why  # refusals are failures, named with their URL
+
+
+def test_crawl_distributed_is_enqueue_and_a_worker_and_queue_shows_the_job(
+    fresh_db: str, redis_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """`sosik crawl … --distributed`: one command queues the job, works on it until it is
+    finished, and ends with the job's summary and exit code; `sosik queue` shows the job."""
+    require_corpus()
+    url, prefix = redis_url
+    site = _replay.SyntheticSite(20)
+    cluster = Cluster(fresh_db, url, prefix, tmp_path / "logs")
+    first, last = site.day_range()
+    with TimedServer(site) as server:
+        p = subprocess.run(
+            [
+                sys.executable, "-m", "crawler.cli", "crawl", "naver_section",
+                "--section", str(_replay.SID1), "--sub", _replay.SID2,
+                "--date", first.isoformat(), "--distributed",
+                "-s", f"REPLAY_URL={server.url}", *cluster.sets({}),
+            ],  # fmt: skip
+            cwd=REPO, env=cluster.env(), capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert first == last
+        assert p.returncode == 0, p.stderr[-3000:]
+        assert "sosik crawl naver_section: ok" in p.stderr
+        assert len(server.requested()) == 22  # 20 articles, list page 1 and its repeat
+    assert stored(fresh_db) == (20, 0)
+    q = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "queue", "--json", *cluster.sets({})],
+        cwd=REPO, env=cluster.env(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    cluster.close()
+    assert q.returncode == 0, q.stderr
+    snap = json.loads(q.stdout)
+    [job] = snap["jobs"]
+    assert job["state"] == "done" and job["run_id"] == run_record(fresh_db)["id"]
+    [f] = job["frontiers"]
+    assert (f["pending"], f["in_flight"], f["done"], f["failed"]) == (0, 0, 22, 0)
