@@ -12,8 +12,9 @@ Settings (Scrapy settings, `-s NAME=VALUE`, defaults below):
 - `DISTRIBUTED_MAX_DELIVERIES` (5): a request handed out this many times without being
   acknowledged (it kills its workers, or never finishes) goes to the failed list and into the
   run record with its URL.
-- `DISTRIBUTED_ACK_INTERVAL` (0.5 s): how often finished requests are acknowledged, in one
-  batch, after the store has made their items durable.
+- `DISTRIBUTED_ACK_INTERVAL` (2 s): how often finished requests are acknowledged, in one
+  batch, after the store has made their items durable (a store flush each time: shorter means
+  smaller write batches; longer means more work redone after a worker dies).
 - `DISTRIBUTED_FINGERPRINT_TTL` (3 days): request fingerprints are kept in generations of this
   length; a request is "seen" if its fingerprint is in the current or the previous generation,
   so one is remembered between TTL and 2×TTL and Redis holds at most two generations.
@@ -37,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "DISTRIBUTED_KEY_PREFIX": "sosik",
     "DISTRIBUTED_LEASE_SECONDS": 120.0,
     "DISTRIBUTED_MAX_DELIVERIES": 5,
-    "DISTRIBUTED_ACK_INTERVAL": 0.5,
+    "DISTRIBUTED_ACK_INTERVAL": 2.0,
     "DISTRIBUTED_FINGERPRINT_TTL": 3 * 86400,
     "DISTRIBUTED_SITE_RATE": 1.0,
     "DISTRIBUTED_SITE_RATES": {},

@@ -123,9 +123,10 @@ class Frontier:
         return bool(int(self.guard.call(self._seen, args=args)))
 
     # -- taking and giving back ----------------------------------------------------------------
-    def pop(self) -> Entry | float | None:
-        """The next request whose site may be served, leased to this worker; else how many
-        seconds until one may (a float), or None when nothing is pending at all."""
+    def pop_many(self, count: int) -> list[Entry] | float | None:
+        """Up to `count` requests whose sites may be served, leased to this worker (each
+        holding its site's slot); else how many seconds until one may be (a float), or None
+        when nothing is pending at all."""
         args = [
             self.base,
             self.keys.site_prefix,
@@ -135,13 +136,25 @@ class Frontier:
             self.lookahead,
             self.default_rate,
             self.max_deliveries,
+            max(1, count),
         ]
         out = self.guard.call(self._pop, args=args)
-        ident = _text(out[0])
-        if not ident:
-            wait = float(_text(out[2]))
+        n = int(out[0])
+        if not n:
+            wait = float(_text(out[1]))
             return None if wait < 0 else wait
-        return Entry(ident, _text(out[1]), float(_text(out[2])), _text(out[3]), int(out[4]))
+        entries = []
+        for i in range(n):
+            ident, payload, delay, site, deliveries = out[1 + 5 * i : 6 + 5 * i]
+            entries.append(
+                Entry(_text(ident), _text(payload), float(_text(delay)), _text(site), int(deliveries))
+            )
+        return entries
+
+    def pop(self) -> Entry | float | None:
+        """One request (see pop_many)."""
+        got = self.pop_many(1)
+        return got[0] if isinstance(got, list) else got
 
     def ack(self, ids: list[str], client: Any = None) -> Any:
         """Acknowledge finished requests: {acknowledged, late} (late: the lease had expired)."""
@@ -219,24 +232,33 @@ class ReliableQueue(Base):
         )
 
     def pop(self, timeout: int = 0) -> Any:
-        """The next request leased to this worker, or None (then `wait_hint` says for how long
-        nothing is due: seconds, or None when nothing is pending at all)."""
+        """The next request leased to this worker, or None (scrapy-redis's interface)."""
+        got = self.pop_many(1)
+        return got[0] if got else None
+
+    def pop_many(self, count: int) -> list[Any]:
+        """Up to `count` requests leased to this worker; none: then `wait_hint` says for how
+        long nothing is due (seconds, or None when nothing is pending at all)."""
         while True:
-            entry = self.frontier.pop()
-            if not isinstance(entry, Entry):
-                self.wait_hint = entry
-                return None
-            try:
-                request = self._decode_request(entry.payload)
-            except Exception as e:  # noqa: BLE001 - an unreadable entry fails alone, named
-                self.frontier.fail(entry.id, f"unreadable request: {e}")
-                self.unreadable += 1
-                continue
-            request.meta[META_TOKEN] = entry.id
-            request.meta[META_SLOT] = (entry.delay, time.monotonic())
-            if entry.deliveries > 1:
-                request.meta["sosik_redelivered"] = entry.deliveries
-            return request
+            entries = self.frontier.pop_many(count)
+            if not isinstance(entries, list):
+                self.wait_hint = entries
+                return []
+            requests = []
+            for entry in entries:
+                try:
+                    request = self._decode_request(entry.payload)
+                except Exception as e:  # noqa: BLE001 - an unreadable entry fails alone, named
+                    self.frontier.fail(entry.id, f"unreadable request: {e}")
+                    self.unreadable += 1
+                    continue
+                request.meta[META_TOKEN] = entry.id
+                request.meta[META_SLOT] = (entry.delay, time.monotonic())
+                if entry.deliveries > 1:
+                    request.meta["sosik_redelivered"] = entry.deliveries
+                requests.append(request)
+            if requests:
+                return requests
 
     def clear(self) -> None:
         """Delete the frontier (only `sosik queue --purge`; workers never clear it)."""

@@ -45,6 +45,7 @@ from crawler.distributed.dupefilter import RotatingDupeFilter
 from crawler.distributed.frontier import META_TOKEN, OWN_META, Frontier, ReliableQueue, site_of
 from crawler.distributed.jobs import MAX_ERRORS_KEPT, NOT_SUMMED, JobBoard, frontier_for
 from crawler.distributed.redisconn import Guard, RedisDown, client
+from crawler.spiders.base import LinkMemory
 
 logger = logging.getLogger(__name__)
 
@@ -67,31 +68,31 @@ class Held:
 
 
 class RedisLinks:
-    """A set of list links (64-bit digests) shared by the workers of one job, standing in for
-    the spider's own `links_seen`: a list spider stops paging at a page that brings no link
-    met before, and in a distributed crawl the page before it was read by another worker."""
+    """The list links of one job, shared by its workers (the spider's LinkMemory, in Redis):
+    a list spider stops paging at a page that brings no link met before, and in a distributed
+    crawl the page before it was read by another worker. One round trip per list page."""
 
     def __init__(self, guard: Guard, key: str, ttl: int) -> None:
         self.guard = guard
         self.key = key
         self.ttl = ttl
-        self.local: set[int] = set()  # while Redis is away
+        self.local = LinkMemory()  # while Redis is away: this worker's own memory
 
-    def __contains__(self, digest: object) -> bool:
-        try:
-            return bool(self.guard.call(self.guard.redis.sismember, self.key, str(digest)))
-        except RedisDown:
-            return digest in self.local
+    def add_new(self, urls: list[str]) -> list[str]:
+        from pipelines.hashing import digest64
 
-    def add(self, digest: int) -> None:
-        self.local.add(digest)
+        if not urls:
+            return []
+        pipe = self.guard.redis.pipeline(transaction=False)
+        for url in urls:
+            pipe.sadd(self.key, str(digest64(url)))
+        pipe.expire(self.key, self.ttl)
         try:
-            pipe = self.guard.redis.pipeline(transaction=False)
-            pipe.sadd(self.key, str(digest))
-            pipe.expire(self.key, self.ttl)
-            self.guard.call(pipe.execute)
+            added = self.guard.call(pipe.execute)[:-1]
         except RedisDown:
-            pass
+            return self.local.add_new(urls)
+        self.local.add_new(urls)
+        return [url for url, n in zip(urls, added, strict=True) if n]
 
     def __len__(self) -> int:
         try:
@@ -174,7 +175,7 @@ class FrontierScheduler(Scheduler):
 
         self.spider = spider
         self.queue = ReliableQueue(self.server, spider, self.frontier.base, self.frontier)
-        if isinstance(getattr(spider, "links_seen", None), set):
+        if isinstance(getattr(spider, "links_seen", None), LinkMemory):
             ttl = int(setting(self.crawler.settings, "DISTRIBUTED_FINGERPRINT_TTL")) * 2
             spider.links_seen = RedisLinks(self.guard, self.keys.links(self.job, spider.name), ttl)
         self.crawler.signals.connect(self._spider_idle, signal=signals.spider_idle)
@@ -227,22 +228,22 @@ class FrontierScheduler(Scheduler):
         if self._flush_call is None:
             from twisted.internet import reactor
 
-            self._flush_call = reactor.callLater(0, self._flush_soon)
+            # a callback's requests arrive over a few turns of the loop: push them together
+            self._flush_call = reactor.callLater(0.02, self._flush_soon)
         return True
 
     def next_request(self) -> Any:
         self._reap()
-        if self.ready:
-            request = self.ready.popleft()
-            held = self.held[request.meta[META_TOKEN]]
-            held.waiting -= 1
-            held.active.append(request)
-            return request
-        if self.draining:
+        if not self.ready and not self.draining:
+            self._fill()
+            if not self.ready and self.outbox and self._flush_outbox():
+                self._fill()  # this worker's newest requests may be the only ones there are
+        if not self.ready:
             return None
-        request = self._pop()
-        if request is not None:
-            self.held[request.meta[META_TOKEN]] = Held(active=[request])
+        request = self.ready.popleft()
+        held = self.held[request.meta[META_TOKEN]]
+        held.waiting -= 1
+        held.active.append(request)
         return request
 
     def has_pending_requests(self) -> bool:
@@ -252,29 +253,41 @@ class FrontierScheduler(Scheduler):
         return len(self.ready) + len(self.outbox)
 
     # -- the frontier ----------------------------------------------------------------------------
-    def _pop(self) -> Any:
+    def _room(self) -> int:
+        """How many requests to take at once: the downloader's free places (1 to 16)."""
+        engine = self.crawler.engine
+        active = len(engine.downloader.active) if engine is not None else 0
+        free = self.crawler.settings.getint("CONCURRENT_REQUESTS", 16) - active
+        return max(1, min(16, free))
+
+    def _fill(self) -> int:
+        """Take requests from the frontier into `ready` (one round trip); how many."""
         try:
-            request = self.queue.pop()
+            requests = self.queue.pop_many(self._room())
         except RedisDown:
-            return None
+            return 0
         if self.queue.unreadable:
             self.stats.inc_value("distributed/unreadable", self.queue.unreadable)
             self.queue.unreadable = 0
-        if request is None:
+        if not requests:
             # nothing due: look again after the poll interval, or when the next site's slot
             # comes (at most 0.5 s: another worker may push work for a free site meanwhile)
             hint = self.queue.wait_hint
             wait = self.poll_interval if hint is None else min(max(self.poll_interval, hint), 0.5)
             self._next_poll = time.monotonic() + wait
-            return None
-        self.stats.inc_value("scheduler/dequeued/redis")
-        if request.meta.get("sosik_redelivered"):
-            self.stats.inc_value("distributed/redelivered")
-        return request
+            return 0
+        for request in requests:
+            self.held[request.meta[META_TOKEN]] = Held(waiting=1)
+            self.ready.append(request)
+            if request.meta.get("sosik_redelivered"):
+                self.stats.inc_value("distributed/redelivered")
+        self.stats.inc_value("scheduler/dequeued/redis", len(requests))
+        return len(requests)
 
     def _flush_soon(self) -> None:
         self._flush_call = None
-        self._flush_outbox()
+        if self._flush_outbox():
+            self._prefetch()  # an idle engine learns of the new work now, not at its next poll
 
     def _flush_outbox(self) -> bool:
         """Push the outbox; False while Redis is away (kept for the next try)."""
@@ -410,12 +423,8 @@ class FrontierScheduler(Scheduler):
         engine = self.crawler.engine
         if engine is None or self.draining:
             return
-        if not self.ready and now >= self._next_poll and not engine.needs_backout():
-            request = self._pop()
-            if request is not None:
-                self.held[request.meta[META_TOKEN]] = Held()
-                engine.crawl(request)  # wakes the engine; enqueue_request keeps it in `ready`
-                return
+        if now >= self._next_poll and self._prefetch():
+            return
         if (
             not self.held
             and not self.ready
@@ -429,6 +438,19 @@ class FrontierScheduler(Scheduler):
                 from scrapy.utils.defer import deferred_from_coro
 
                 deferred_from_coro(engine.close_spider_async(reason="finished"))
+
+    def _prefetch(self) -> bool:
+        """Wake an idle engine if there is work: on its own it asks its scheduler again only
+        every 5 s; `engine.crawl` of a request taken from the frontier wakes it at once."""
+        engine = self.crawler.engine
+        if engine is None or self.draining or engine.needs_backout():
+            return False
+        if not self.ready and not self._fill():
+            return False
+        request = self.ready.popleft()
+        self.held[request.meta[META_TOKEN]].waiting -= 1
+        engine.crawl(request)  # back into `ready` through enqueue_request, and the engine runs
+        return True
 
     def _renew(self) -> None:
         ids = [*self.held, *self.completed]

@@ -118,24 +118,35 @@ return id
 """
 )
 
-# ARGV: F, site prefix, rates key, worker, lease s, lookahead s, default rate, max deliveries
-# Returns {id, payload, delay until its slot (s), site, deliveries}, or {'', '', wait hint}.
+# ARGV: F, site prefix, rates key, worker, lease s, lookahead s, default rate, max deliveries,
+# how many. Returns {n, then n times: id, payload, delay until its slot (s), site, deliveries},
+# or {0, wait hint} (seconds until a site may be served; -1: nothing pending at all).
 POP = (
     _COMMON
     + r"""
 local F, sp, rates, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lease, lookahead = tonumber(ARGV[5]), tonumber(ARGV[6])
-local default_rate, max_deliv = tonumber(ARGV[7]), tonumber(ARGV[8])
+local default_rate, max_deliv, want = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local now = now_s()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', F .. ':lease', '-inf', now, 'LIMIT', 0, 100)) do
   requeue(F, id, 'lease expired', max_deliv, 'reclaimed')
 end
-local best, best_score, best_slot, best_rate, best_id
-for _, site in ipairs(redis.call('ZRANGEBYSCORE', F .. ':sites', '-inf', now, 'LIMIT', 0, 16)) do
-  local head = redis.call('ZRANGE', F .. ':q:' .. site, 0, 0, 'WITHSCORES')
-  if #head == 0 then
-    redis.call('ZREM', F .. ':sites', site)
-  else
+local out = {0}
+for _ = 1, want do
+  -- the ready sites' heads, best first; the first whose budget has a slot within the lookahead
+  local heads = {}
+  for _, site in ipairs(redis.call('ZRANGEBYSCORE', F .. ':sites', '-inf', now, 'LIMIT', 0, 16)) do
+    local head = redis.call('ZRANGE', F .. ':q:' .. site, 0, 0, 'WITHSCORES')
+    if #head == 0 then
+      redis.call('ZREM', F .. ':sites', site)
+    else
+      table.insert(heads, {site, tonumber(head[2]), head[1]})
+    end
+  end
+  table.sort(heads, function(a, b) return a[2] < b[2] end)
+  local best, best_slot, best_rate, best_id
+  for _, h in ipairs(heads) do
+    local site = h[1]
     local rate = rate_of(rates, site, default_rate)
     local slot = now
     local ready = true
@@ -147,37 +158,42 @@ for _, site in ipairs(redis.call('ZRANGEBYSCORE', F .. ':sites', '-inf', now, 'L
         ready = false
       end
     end
-    local s = tonumber(head[2])
-    if ready and (best == nil or s < best_score) then
-      best, best_score, best_slot, best_rate, best_id = site, s, slot, rate, head[1]
+    if ready then
+      best, best_slot, best_rate, best_id = site, slot, rate, h[3]
+      break
     end
   end
+  if best == nil then break end
+  redis.call('ZREM', F .. ':q:' .. best, best_id)
+  local ready_at = now
+  if best_rate > 0 then
+    local tat = best_slot + 1 / best_rate
+    redis.call('SET', sp .. ':' .. best .. ':tat', string.format('%.6f', tat), 'EX', 3600)
+    ready_at = tat - lookahead
+  end
+  if redis.call('ZCARD', F .. ':q:' .. best) == 0 then
+    redis.call('ZREM', F .. ':sites', best)
+  else
+    redis.call('ZADD', F .. ':sites', ready_at, best)
+  end
+  count_grant(sp, best, now)
+  redis.call('ZADD', F .. ':lease', now + lease, best_id)
+  redis.call('HSET', F .. ':owner', best_id, worker .. '\t' .. string.format('%.3f', now))
+  local d = redis.call('HINCRBY', F .. ':deliv', best_id, 1)
+  redis.call('HINCRBY', F .. ':counts', 'pending', -1)
+  local payload = redis.call('HGET', F .. ':req', best_id) or ''
+  out[1] = out[1] + 1
+  for _, v in ipairs({best_id, payload, string.format('%.6f', best_slot - now), best, d}) do
+    table.insert(out, v)
+  end
 end
-if best == nil then
+if out[1] == 0 then
   local nxt = redis.call('ZRANGE', F .. ':sites', 0, 0, 'WITHSCORES')
   local wait = -1
   if #nxt > 0 then wait = math.max(0, tonumber(nxt[2]) - now) end
-  return {'', '', string.format('%.6f', wait)}
+  return {0, string.format('%.6f', wait)}
 end
-redis.call('ZREM', F .. ':q:' .. best, best_id)
-local ready_at = now
-if best_rate > 0 then
-  local tat = best_slot + 1 / best_rate
-  redis.call('SET', sp .. ':' .. best .. ':tat', string.format('%.6f', tat), 'EX', 3600)
-  ready_at = tat - lookahead
-end
-if redis.call('ZCARD', F .. ':q:' .. best) == 0 then
-  redis.call('ZREM', F .. ':sites', best)
-else
-  redis.call('ZADD', F .. ':sites', ready_at, best)
-end
-count_grant(sp, best, now)
-redis.call('ZADD', F .. ':lease', now + lease, best_id)
-redis.call('HSET', F .. ':owner', best_id, worker .. '\t' .. string.format('%.3f', now))
-local d = redis.call('HINCRBY', F .. ':deliv', best_id, 1)
-redis.call('HINCRBY', F .. ':counts', 'pending', -1)
-local payload = redis.call('HGET', F .. ':req', best_id) or ''
-return {best_id, payload, string.format('%.6f', best_slot - now), best, d}
+return out
 """
 )
 

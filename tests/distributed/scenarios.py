@@ -293,6 +293,9 @@ def distributed_crawl(
         if fault == "kill":
             victim = names[0]
             end = time.monotonic() + 60
+            # mid-crawl: a third of the pages served, and the victim holding requests
+            while len(server.requested()) < articles / 3 and time.monotonic() < end:
+                time.sleep(0.01)
             while cluster.leases_of(victim) < 3 and time.monotonic() < end:
                 time.sleep(0.01)
             killed = cluster.leases_of(victim)
