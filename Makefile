@@ -8,7 +8,7 @@ QUERY  ?= 엔비디아
 PAGES  ?= 1
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install lint clean
+.PHONY: run test bench install lint clean distributed
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run_all.py
+
+# Long runs of the distributed frontier: its fault rows (a worker SIGKILLed, Redis restarted) on
+# a 300-article site, then bench/distributed.py (1, 2, 3 workers; plain scrapy-redis).
+distributed: $(STAMP)
+	$(BIN)/python -m tests.faults.distributed --articles 300
+	$(BIN)/python bench/distributed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawler pipelines db tests bench

@@ -146,7 +146,7 @@ class Cluster:
         self.job = p.stdout.strip().splitlines()[-1]
         return self.job
 
-    def start_worker(self, name: str, settings: dict[str, str], idle: float = 3.0) -> None:
+    def start_worker(self, name: str, settings: dict[str, str], idle: float = 1.5) -> None:
         cmd = [
             sys.executable, "-m", "crawler.cli", "worker", "--name", name,
             "--idle-timeout", str(idle), "--log-level", "INFO", *self.sets(settings),

@@ -108,9 +108,10 @@ def per_site(times: list[tuple[float, str]]) -> dict[str, list[float]]:
 def test_two_workers_share_one_budget_per_site_and_obey_robots(
     fresh_db: str, redis_url: tuple[str, str], tmp_path: Path
 ) -> None:
-    """R requests/s per site across both workers, from the server's own timestamps: any R+1
-    consecutive requests to a site span at least a second (less 0.1 s of timing jitter), so no
-    second ever sees more than R, where two workers each paced at R alone would send 2R."""
+    """R requests/s per site across both workers, from the server's own timestamps: no one-second
+    window holds more than R + 1 requests to a site (one for the timing jitter of a loaded
+    machine), where two workers each paced at R on their own would put 2R in it; and the
+    busiest site, R + 2 requests at a time, goes no faster than R on average."""
     require_corpus()
     url, prefix = redis_url
     rate = 4
@@ -126,11 +127,10 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     busiest = max(sites, key=lambda h: len(sites[h]))
     assert len(sites[busiest]) >= 3 * rate, (busiest, len(sites[busiest]))
     for host, ts in sites.items():
-        for i in range(len(ts) - rate):
-            assert ts[i + rate] - ts[i] >= 0.9, (host, i, [round(t - ts[0], 3) for t in ts])
-    # the busiest site was served at the budget, not below it because of something else
-    span = sites[busiest][-1] - sites[busiest][0]
-    assert span <= (len(sites[busiest]) - 1) / rate * 1.6 + 1.0, (busiest, span)
+        for i in range(len(ts) - rate - 1):  # R + 2 consecutive requests span over a second
+            assert ts[i + rate + 1] - ts[i] > 1.0, (host, i, [round(t - ts[0], 3) for t in ts])
+    ts = sites[busiest]  # on average no faster than R (less half a second of jitter)
+    assert ts[-1] - ts[0] >= (len(ts) - 1) / rate - 0.5, [round(t - ts[0], 3) for t in ts]
     # both workers worked
     fetched = [s.get("downloader/response_count", 0) for s in run.worker_stats]
     assert all(n > 0 for n in fetched), fetched
