@@ -48,6 +48,12 @@ end
 local function owned_by(owner, worker)
   return owner and string.sub(owner, 1, string.len(worker) + 1) == worker .. '\t'
 end
+-- the request is over (done or failed): its body and bookkeeping go
+local function forget(F, id)
+  redis.call('HDEL', F .. ':req', id)
+  redis.call('HDEL', F .. ':meta', id)
+  redis.call('HDEL', F .. ':deliv', id)
+end
 -- put an in-flight (or lost) id back into its site's queue, or into failed after max deliveries
 local function requeue(F, id, reason, max_deliv, count_as)
   redis.call('ZREM', F .. ':lease', id)
@@ -59,9 +65,7 @@ local function requeue(F, id, reason, max_deliv, count_as)
   if max_deliv > 0 and d >= max_deliv then
     redis.call('HSET', F .. ':failed', id, cjson.encode({url = url, deliveries = d,
       reason = reason .. ' (' .. d .. ' deliveries)'}))
-    redis.call('HDEL', F .. ':req', id)
-    redis.call('HDEL', F .. ':meta', id)
-    redis.call('HDEL', F .. ':deliv', id)
+    forget(F, id)
     redis.call('HINCRBY', F .. ':counts', 'failed', 1)
     return
   end
@@ -227,9 +231,7 @@ for i = 3, #ARGV do
     end
   end
   if done then
-    redis.call('HDEL', F .. ':req', id)
-    redis.call('HDEL', F .. ':meta', id)
-    redis.call('HDEL', F .. ':deliv', id)
+    forget(F, id)
     redis.call('HINCRBY', F .. ':counts', 'done', 1)
     acked = acked + 1
   end
@@ -288,9 +290,7 @@ redis.call('ZREM', F .. ':lease', id)
 redis.call('HDEL', F .. ':owner', id)
 redis.call('HSET', F .. ':failed', id, cjson.encode({url = url, reason = ARGV[4],
   deliveries = tonumber(redis.call('HGET', F .. ':deliv', id) or '1')}))
-redis.call('HDEL', F .. ':req', id)
-redis.call('HDEL', F .. ':meta', id)
-redis.call('HDEL', F .. ':deliv', id)
+forget(F, id)
 redis.call('HINCRBY', F .. ':counts', 'failed', 1)
 return 1
 """
