@@ -9,7 +9,8 @@ long for one site while other sites have work); `BudgetMiddleware` waits until t
 last thing before the download. Requests that did not come from the frontier (robots.txt,
 retries, redirects) reserve a slot here. A 429/503 with `Retry-After` holds the site for every
 worker: its `tat` moves to now + the wait, so nobody sends to it before then (each worker's
-RetryAfterMiddleware still waits before its own retry). robots.txt is obeyed by each worker's
+RetryAfterMiddleware still waits before its own retry), and a request whose slot was reserved
+before the hold takes a new one after it. robots.txt is obeyed by each worker's
 RobotsTxtMiddleware, whose fetches count against the budget too.
 
 While Redis is away the middleware paces each site locally at the same rate, so politeness
@@ -62,6 +63,18 @@ class SiteBudget:
         slot = max(self._local.get(site, 0.0), now)
         self._local[site] = slot + 1 / rate
         return slot - now
+
+    @property
+    def active(self) -> bool:
+        return self.default_rate > 0 or any(r > 0 for r in self.rates.values())
+
+    def held_for(self, site: str) -> float:
+        """Seconds `site` is still held by a Retry-After (any worker's), else 0."""
+        try:
+            ms = self.guard.call(self.guard.redis.pttl, f"{self.keys.site_prefix}:{site}:hold")
+        except RedisDown:
+            return max(0.0, self._local.get(site, 0.0) - time.monotonic())
+        return max(0, int(ms)) / 1000
 
     def hold(self, site: str, seconds: float) -> None:
         """Nobody sends to `site` for `seconds` (a Retry-After), every worker included."""
@@ -120,10 +133,16 @@ class BudgetMiddleware:
                 wait = None
         if wait is None:
             wait = self.budget.reserve(site)
-        if wait > 0:
-            self.crawler.stats.inc_value("distributed/budget_waits")
-            self.crawler.stats.inc_value("distributed/budget_wait_seconds", wait)
-            await sleep(wait)
+        for _ in range(10):
+            if wait > 0:
+                self.crawler.stats.inc_value("distributed/budget_waits")
+                self.crawler.stats.inc_value("distributed/budget_wait_seconds", wait)
+                await sleep(wait)
+            if not self.budget.active or self.budget.held_for(site) <= 0:
+                break
+            # a Retry-After came while this request waited for its slot: a new slot after it
+            self.crawler.stats.inc_value("distributed/budget_slots_held")
+            wait = self.budget.reserve(site)
         return None
 
     def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201

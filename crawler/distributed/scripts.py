@@ -319,6 +319,7 @@ HOLD = (
 local sp, site, wait = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local k = sp .. ':' .. site .. ':tat'
 local until_ = now_s() + wait
+redis.call('SET', sp .. ':' .. site .. ':hold', '1', 'PX', math.ceil(wait * 1000))
 local tat = tonumber(redis.call('GET', k) or '0')
 if until_ > tat then
   redis.call('SET', k, string.format('%.6f', until_), 'EX', math.ceil(wait) + 3600)

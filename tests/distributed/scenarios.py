@@ -271,10 +271,12 @@ def distributed_crawl(
     redis_server: Any = None,
     settings: dict[str, str] | None = None,
     robots: dict[str, str] | None = None,
+    inject: tuple[str, int, dict[str, str]] | None = None,
     timeout: float = 180.0,
 ) -> Run:
     """Crawl the synthetic site with `workers` workers; `fault`: None, "kill" (SIGKILL a
-    worker holding requests) or "redis-restart" (stop our Redis mid-crawl, start it again)."""
+    worker holding requests), "term" (SIGTERM it: a graceful stop) or "redis-restart" (stop
+    our Redis mid-crawl, start it again)."""
     settings = settings or {}
     site = _replay.SyntheticSite(articles)
     problems = site.check()
@@ -282,6 +284,8 @@ def distributed_crawl(
         raise RuntimeError(f"synthetic site: {problems}")
     cluster = Cluster(db_url, redis_url, prefix, logs)
     server = TimedServer(SlowSite(site, latency, robots)).start()
+    if inject:
+        server.inject(*inject)
     notes = ""
     killed = 0
     t0 = time.monotonic()
@@ -290,7 +294,7 @@ def distributed_crawl(
         names = [f"w{i}" for i in range(workers)]
         for name in names:
             cluster.start_worker(name, settings)
-        if fault == "kill":
+        if fault in ("kill", "term"):
             victim = names[0]
             end = time.monotonic() + 60
             # mid-crawl: a third of the pages served, and the victim holding requests
@@ -299,8 +303,12 @@ def distributed_crawl(
             while cluster.leases_of(victim) < 3 and time.monotonic() < end:
                 time.sleep(0.01)
             killed = cluster.leases_of(victim)
-            cluster.workers[victim].send_signal(signal.SIGKILL)
-            notes = f"{victim} SIGKILLed holding {killed} leases"
+            sig = signal.SIGKILL if fault == "kill" else signal.SIGTERM
+            cluster.workers[victim].send_signal(sig)
+            notes = f"{victim} sent {sig.name} holding {killed} leases"
+            if fault == "term":
+                code = cluster.workers[victim].wait(timeout=60)
+                notes += f"; exited {code} holding {cluster.leases_of(victim)} leases"
         elif fault == "redis-restart":
             assert redis_server is not None, "a Redis restart needs the test's own server"
             end = time.monotonic() + 60

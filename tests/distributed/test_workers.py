@@ -77,6 +77,25 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_stores_nothing_twice(
     assert run.counts["pending"] == 0 and run.counts.get("failed", 0) == 0, why
 
 
+def test_a_worker_stopped_by_sigterm_finishes_what_it_holds_and_gives_back_the_rest(
+    fresh_db: str, redis_url: tuple[str, str], tmp_path: Path
+) -> None:
+    require_corpus()
+    url, prefix = redis_url
+    run = distributed_crawl(
+        fresh_db, url, prefix, tmp_path / "logs", articles=ARTICLES, workers=2, latency=0.15,
+        fault="term",
+    )  # fmt: skip
+    why = describe(run)
+    assert run.killed >= 3 and "exited 0 holding 0 leases" in run.notes, why
+    assert run.worker_codes == [0, 0], why
+    # nothing redone: what it held was finished and acknowledged, or given back untouched
+    assert run.counts.get("reclaimed", 0) == 0 and run.fetched_twice == 0, why
+    assert len(run.requests) == ARTICLES + LIST_PAGES, why
+    assert run.stored == ARTICLES and run.stored_twice == 0, why
+    assert run.run["status"] == "ok", why
+
+
 def test_workers_survive_a_redis_restart_mid_crawl(
     fresh_db: str, owned_redis: RedisServer, tmp_path: Path
 ) -> None:
@@ -120,6 +139,7 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
         fresh_db, url, prefix, tmp_path / "logs", articles=40, workers=2,
         settings={"DISTRIBUTED_SITE_RATE": str(rate), "ROBOTSTXT_OBEY": "1"},
         robots={blocked: "User-agent: *\nDisallow: /\n"},
+        inject=("news.v.daum.net/v/", 429, {"Retry-After": "2"}),
     )  # fmt: skip
     why = describe(run)
     assert run.worker_codes == [0, 0], why
@@ -131,6 +151,10 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
             assert ts[i + rate + 1] - ts[i] > 1.0, (host, i, [round(t - ts[0], 3) for t in ts])
     ts = sites[busiest]  # on average no faster than R (less half a second of jitter)
     assert ts[-1] - ts[0] >= (len(ts) - 1) / rate - 0.5, [round(t - ts[0], 3) for t in ts]
+    # a 429 with Retry-After: 2 held that site for both workers
+    [t429] = [t for t, u in run.times if "news.v.daum.net/v/" in u][:1]
+    after = [t for t, u in run.times if urlsplit(u).hostname == "news.v.daum.net" and t > t429]
+    assert after and min(after) - t429 >= 2.0 - 0.1, [round(t - t429, 3) for t in after]
     # both workers worked
     fetched = [s.get("downloader/response_count", 0) for s in run.worker_stats]
     assert all(n > 0 for n in fetched), fetched
