@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 from crawler.replay import ReplayServer  # noqa: E402
 from crawler.spiders.naver_section import list_url  # noqa: E402
 from tests.distributed.redisfix import RedisServer  # noqa: E402
+from tests.distributed.scenarios import legacy_layout  # noqa: E402
 
 OFF = {
     "ROBOTSTXT_OBEY": "0",
@@ -117,7 +118,7 @@ def section_args(site: RenderedSite) -> list[str]:
     first, last = site.day_range()
     return [
         "naver_section", "--section", str(_replay.SID1), "--sub", _replay.SID2,
-        "--since", first.isoformat(), "--until", last.isoformat(),
+        "--since", first.isoformat(), "--until", last.isoformat(), *legacy_layout(),
     ]  # fmt: skip
 
 

@@ -147,7 +147,9 @@ class Frontier:
         for i in range(n):
             ident, payload, delay, site, deliveries = out[1 + 5 * i : 6 + 5 * i]
             entries.append(
-                Entry(_text(ident), _text(payload), float(_text(delay)), _text(site), int(deliveries))
+                Entry(
+                    _text(ident), _text(payload), float(_text(delay)), _text(site), int(deliveries)
+                )
             )
         return entries
 

@@ -42,6 +42,22 @@ FAST = {
 }
 
 
+def legacy_layout() -> list[str]:
+    """`--layout legacy` where `sosik crawl` has it: the synthetic site serves the legacy
+    main.naver lists, which newer naver_section spiders ask for only with that option."""
+    import contextlib
+    import io
+
+    from crawler.cli import build_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(["crawl", "naver_section", "--layout", "legacy"])
+    except SystemExit:
+        return []
+    return ["--layout", "legacy"]
+
+
 class TimedServer(ReplayServer):
     """The replay server, keeping when each request arrived (its own clock, monotonic)."""
 
@@ -135,7 +151,7 @@ class Cluster:
         cmd = [
             sys.executable, "-m", "crawler.cli", "enqueue", "naver_section",
             "--section", str(_replay.SID1), "--sub", _replay.SID2,
-            "--since", first.isoformat(), "--until", last.isoformat(),
+            "--since", first.isoformat(), "--until", last.isoformat(), *legacy_layout(),
             "-s", f"REPLAY_URL={server_url}", *self.sets(settings),
         ]  # fmt: skip
         p = subprocess.run(

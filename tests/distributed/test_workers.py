@@ -22,6 +22,7 @@ from tests.distributed.scenarios import (
     _replay,
     describe,
     distributed_crawl,
+    legacy_layout,
     run_record,
     stored,
 )
@@ -183,7 +184,7 @@ def test_crawl_distributed_is_enqueue_and_a_worker_and_queue_shows_the_job(
             [
                 sys.executable, "-m", "crawler.cli", "crawl", "naver_section",
                 "--section", str(_replay.SID1), "--sub", _replay.SID2,
-                "--date", first.isoformat(), "--distributed",
+                "--date", first.isoformat(), "--distributed", *legacy_layout(),
                 "-s", f"REPLAY_URL={server.url}", *cluster.sets({}),
             ],  # fmt: skip
             cwd=REPO, env=cluster.env(), capture_output=True, text=True, timeout=180,
