@@ -137,7 +137,7 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     rate = 4
     blocked = "www.hankookilbo.com"
     run = distributed_crawl(
-        fresh_db, url, prefix, tmp_path / "logs", articles=40, workers=2,
+        fresh_db, url, prefix, tmp_path / "logs", articles=80, workers=2,
         settings={"DISTRIBUTED_SITE_RATE": str(rate), "ROBOTSTXT_OBEY": "1"},
         robots={blocked: "User-agent: *\nDisallow: /\n"},
         inject=("news.v.daum.net/v/", 429, {"Retry-After": "2"}),
@@ -165,7 +165,7 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     assert not [u for u in run.article_urls if urlsplit(u).hostname == blocked], why
     refused = [e for e in run.run["errors"] if urlsplit(e["url"]).hostname == blocked]
     assert refused and all("robots" in e["reason"].lower() for e in refused), why
-    assert run.stored == 40 - len(refused) and run.stored_twice == 0, why
+    assert run.stored == 80 - len(refused) and run.stored_twice == 0, why
     assert run.run["status"] == "errors", why  # refusals are failures, named with their URL
 
 
