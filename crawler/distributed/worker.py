@@ -177,10 +177,9 @@ class Worker:
         for job in jobs:
             pending_any = False
             for spider in job.spiders:
-                counts = frontier_for(self.guard, self.keys, job.id, spider, self.id, self.settings)
-                busy = counts.busy()
-                pending = counts.counts().get("pending", 0) > 0
-                pending_any = pending_any or busy
+                f = frontier_for(self.guard, self.keys, job.id, spider, self.id, self.settings)
+                pending = f.counts().get("pending", 0) > 0
+                pending_any = pending_any or pending or f.busy()
                 if pending and (job.id, spider) not in self.running:
                     self._start_crawler(job, spider)
             if not pending_any and not any(k[0] == job.id for k in self.running):
