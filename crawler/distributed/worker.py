@@ -175,14 +175,14 @@ class Worker:
         else:
             jobs = self.board.active()
         for job in jobs:
-            pending_any = False
+            busy_any = False
             for spider in job.spiders:
                 f = frontier_for(self.guard, self.keys, job.id, spider, self.id, self.settings)
                 pending = f.counts().get("pending", 0) > 0
-                pending_any = pending_any or pending or f.busy()
+                busy_any = busy_any or pending or f.busy()
                 if pending and (job.id, spider) not in self.running:
                     self._start_crawler(job, spider)
-            if not pending_any and not any(k[0] == job.id for k in self.running):
+            if not busy_any and not any(k[0] == job.id for k in self.running):
                 # nothing left anywhere: close the run record if nobody did (a finisher died)
                 try:
                     self.board.try_finish(job, self.settings, self.database_url)
