@@ -110,7 +110,10 @@ def test_workers_survive_a_redis_restart_mid_crawl(
     assert owned_redis.restarts == 1
     assert run.worker_codes == [0, 0], why
     assert run.stored == ARTICLES and run.stored_twice == 0, why
-    assert len(run.requests) == ARTICLES + LIST_PAGES and run.fetched_twice == 0, why
+    # every page at most once, every article page fetched; while Redis is away a worker judges
+    # a list page's links "new" by its own memory, so paging may go one page further
+    assert run.fetched_twice == 0 and len(run.article_urls) == ARTICLES, why
+    assert LIST_PAGES <= len(run.requests) - ARTICLES <= LIST_PAGES + 1, why
     rec = run.run
     assert rec["runs"] == 1 and rec["status"] == "ok", why
     # each worker noticed the outage, counted it, and lost nothing it had fetched
