@@ -38,7 +38,12 @@ def test_three_workers_fetch_every_page_once_and_store_every_article_once(
 ) -> None:
     require_corpus()
     url, prefix = redis_url
-    run = distributed_crawl(fresh_db, url, prefix, tmp_path / "logs", articles=ARTICLES, workers=3)
+    # 4 requests at a time per worker on a site answering in 0.2 s: one worker alone would take
+    # 3 s, so all three get their share (the frontier hands out at most a worker's free places)
+    run = distributed_crawl(
+        fresh_db, url, prefix, tmp_path / "logs", articles=ARTICLES, workers=3, latency=0.2,
+        settings={"CONCURRENT_REQUESTS": "4"},
+    )  # fmt: skip
     why = describe(run)
     assert run.worker_codes == [0, 0, 0], why
     # every page exactly once, from the server's own log
