@@ -145,8 +145,13 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     rate = 4
     blocked = "www.hankookilbo.com"
     run = distributed_crawl(
-        fresh_db, url, prefix, tmp_path / "logs", articles=80, workers=2,
-        settings={"DISTRIBUTED_SITE_RATE": str(rate), "ROBOTSTXT_OBEY": "1"},
+        fresh_db, url, prefix, tmp_path / "logs", articles=80, workers=2, latency=0.25,
+        settings={
+            "DISTRIBUTED_SITE_RATE": str(rate), "ROBOTSTXT_OBEY": "1",
+            # one worker alone (3 requests at a time, pages taking 0.25 s) cannot use the
+            # budgets of all the sites: both workers compete for each site's slots
+            "CONCURRENT_REQUESTS": "3",
+        },
         robots={blocked: "User-agent: *\nDisallow: /\n"},
         inject=("news.v.daum.net/v/", 429, {"Retry-After": "2"}),
     )  # fmt: skip
