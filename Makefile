@@ -12,7 +12,7 @@ PAGES  ?= 1
 FUZZ_CASES ?= 10000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test bench install lint clean faults faults-network fuzz
+.PHONY: run demo test bench install lint clean faults faults-network fuzz distributed
 
 install: $(STAMP)
 
@@ -45,6 +45,12 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/run_all.py
+
+# Long runs of the distributed frontier: its fault rows (a worker SIGKILLed, Redis restarted) on
+# a 300-article site, then bench/distributed.py (1, 2, 3 workers; plain scrapy-redis).
+distributed: $(STAMP)
+	$(BIN)/python -m tests.faults.distributed --articles 300
+	$(BIN)/python bench/distributed.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawler pipelines db tests bench

@@ -139,6 +139,10 @@ def run_crawl(args: argparse.Namespace) -> int:
             raise UsageError(
                 "JOBDIR is not used by sosik: re-running a killed crawl resumes it from the database"
             )
+        from crawler.commands.enqueue import run_distributed_crawl, wants_distributed
+
+        if wants_distributed(args):  # the shared Redis frontier (crawler/distributed)
+            return run_distributed_crawl(args, settings)
         prepare_database(settings)
         run_id = None
         if len(spiders) > 1:
@@ -326,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=LOG_LEVELS,
         default=os.environ.get("SOSIK_LOG_LEVEL", "WARNING").upper(),
     )
+    c.add_argument(
+        "--distributed",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="crawl on the shared Redis frontier with any `sosik worker`s (default: when "
+        "REDIS_URL is set)",
+    )
     c.set_defaults(func=run_crawl)
 
     e = sub.add_parser("extract", help="print what a saved page yields, as JSON")
@@ -348,17 +359,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _command_modules() -> list[Any]:
-    """Subcommands kept in their own modules (runs, schedule, reparse, canary, demo)."""
+    """Subcommands kept in their own modules."""
     import importlib
 
     mods = []
-    for name in (
-        "crawler.commands.runs",
-        "crawler.commands.schedule",
-        "crawler.commands.reparse",
-        "crawler.commands.canary",
-        "crawler.commands.demo",
-    ):
+    names = ("runs", "schedule", "reparse", "canary", "demo", "enqueue", "worker", "queue")
+    for name in (f"crawler.commands.{n}" for n in names):
         try:
             mods.append(importlib.import_module(name))
         except ModuleNotFoundError as e:

@@ -1,6 +1,7 @@
 """Subcommands of `sosik` kept in their own modules; each exposes `add_parser(subparsers)`.
 
-crawler.cli imports `runs`, `schedule` and `reparse` from here when they exist.
+crawler.cli imports `runs`, `schedule`, `reparse`, `enqueue`, `worker` and `queue` from here
+when they exist.
 """
 
 from __future__ import annotations

@@ -38,6 +38,31 @@ def _bool(v: Any) -> bool:
     return str(v).lower() in ("1", "true", "yes", "on")
 
 
+class LinkMemory:
+    """The list links a crawl has met, as 64-bit digests; `add_new` keeps the unseen ones.
+
+    A distributed crawl replaces it with one shared by its workers (crawler/distributed), with
+    the same method: a list spider stops paging at a page with no link met before, and the
+    page before may have been read by another worker.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+
+    def add_new(self, urls: list[str]) -> list[str]:
+        """The URLs not met before, in order; all of them are remembered."""
+        new = []
+        for url in urls:
+            key = digest64(url)
+            if key not in self.seen:
+                self.seen.add(key)
+                new.append(url)
+        return new
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+
 class SosikSpider(scrapy.Spider):
     """Base class: arguments common to every spider and the article callback."""
 
@@ -46,7 +71,7 @@ class SosikSpider(scrapy.Spider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._own_record = RunRecord()  # used only without a database owner (bare tests)
-        self.links_seen: set[int] = set()  # list links met so far, as digest64 values
+        self.links_seen = LinkMemory()  # list links met so far (a distributed crawl shares it)
         self.max_pages = int(kwargs.get("pages", 1) or 0)  # 0 = until the last page
         self.since: date | None = parse_date_arg(kwargs["since"]) if kwargs.get("since") else None
         self.until: date | None = parse_date_arg(kwargs["until"]) if kwargs.get("until") else None
@@ -167,13 +192,7 @@ class SosikSpider(scrapy.Spider):
         if not result.links and len(response.body) > 2000:
             self.count("drift/list_empty")
             self.logger.warning("list page parsed to zero links: %s", response.url)
-        new = []
-        for url in result.links:
-            key = digest64(url)
-            if key not in self.links_seen:
-                self.links_seen.add(key)
-                new.append(url)
-        return result, new
+        return result, self.links_seen.add_new(result.links)
 
     def article_request(self, url: str, aliases: list[str] | None = None) -> scrapy.Request:
         return scrapy.Request(
