@@ -104,6 +104,11 @@ SOSIK_HEARTBEAT_SECONDS = 30.0  # a running crawl says so this often (killed-run
 DEDUPE_PREFILTER = True
 DEDUPE_PREFILTER_WINDOW = 10_000  # recent items the in-run prefilter remembers
 
+# Naver's search loader answering `{"collection": null}` (a transient failure, never the end):
+# retried this many times, after NAVER_EMPTY_BACKOFF seconds doubling (crawler/spiders/naver.py).
+NAVER_EMPTY_RETRIES = 3
+NAVER_EMPTY_BACKOFF = 2.0
+
 # Retry-After handling (crawler.middlewares.RetryAfterMiddleware)
 RETRYAFTER_MAX_WAIT = 300  # seconds; a longer Retry-After is capped here
 RETRYAFTER_BACKOFF_BASE = 2.0  # seconds, doubled per retry when no Retry-After is given

@@ -256,12 +256,14 @@ class NaverSpider(SearchSpider):
             )
             return
         if since is None or until is None or since >= until:
+            # The results past the cap cannot be reached: a loss, named in the run record.
             self.count("naver/result_cap_reached")
-            self.logger.warning(
-                "Naver's %d-result cap reached for %r without a splittable "
-                "date window; pass since/until to get the rest",
-                self.result_cap,
-                self.query,
+            what = "without a date window" if since is None or until is None else f"on {since}"
+            self.record_error(
+                "naver",
+                url,
+                f"result cap {self.result_cap} reached {what}: later results not fetched "
+                "(pass --since/--until to split the window)",
             )
             return
         mid = since + (until - since) // 2

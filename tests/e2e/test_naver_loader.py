@@ -205,3 +205,25 @@ def test_results_outside_the_window_are_counted_and_block_the_split(tmp_path, fr
     assert "naver/window_split" not in stats  # splitting would fetch the same results again
     assert result.code == 1  # results past the cap are lost: never an `ok` run
     assert [(e["kind"], e["url"]) for e in run_errors(fresh_db)] == [("naver", past_cap)]
+
+
+def test_the_cap_without_a_window_is_a_named_loss(tmp_path, fresh_db, blocks):
+    """Past the cap with no date window to split, later results cannot be reached: the run
+    says so (never `ok`) and names the block it did not fetch."""
+    l1 = k.loader_url(k.PAYHERE)
+    past_cap = k.at_start(l1, 2001)
+    folder = ReplayFolder(tmp_path / "r")
+    folder.add(search_url(QUERY, 1, "recent"), k.page_bytes(k.PAYHERE))
+    folder.add(l1, k.answer(blocks["bside2"], k.at_start(l1, 1991)))
+    folder.add(k.at_start(l1, 1991), k.answer(blocks["bside1"], past_cap))
+    with serve(folder) as server:
+        result = crawl(
+            fresh_db, "naver", "--query", QUERY, "--pages", "0", "--no-articles",
+            replay_url=server.url,
+        )  # fmt: skip
+        assert past_cap not in loader_requests(server)
+    assert result.code == 1, result.stderr[-3000:]
+    assert last_run_stats(fresh_db)["naver/result_cap_reached"] == 1
+    errors = run_errors(fresh_db)
+    assert [(e["kind"], e["url"]) for e in errors] == [("naver", past_cap)]
+    assert "without a date window" in errors[0]["reason"]
