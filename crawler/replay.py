@@ -48,6 +48,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     body: bytes = b""  # e.g. a 200 whose JSON says "nothing this time" ({"collection": null})
+    gate: threading.Event | None = None  # answer only once the test sets it (a held request)
 
 
 @dataclass(slots=True)
@@ -456,9 +457,12 @@ class ReplayServer:
         headers: dict[str, str] | None = None,
         times: int = 1,
         body: bytes = b"",
+        gate: threading.Event | None = None,
     ) -> None:
+        """Answer the next `times` requests matching `url_part` with this status, headers and
+        body; with `gate`, hold each of them until the gate is set (at most 120 s)."""
         with self._lock:
-            self.faults.append(Fault(url_part, status, headers or {}, times, body))
+            self.faults.append(Fault(url_part, status, headers or {}, times, body, gate))
 
     def requested(self, url_part: str = "") -> list[str]:
         with self._lock:
@@ -475,13 +479,19 @@ class ReplayServer:
 
     def reply(self, original: str) -> Reply:
         at = time.monotonic()
+        scripted = None
         with self._lock:
             self.requests.append(original)
             for fault in self.faults:
                 if fault.times > 0 and fault.url_part in original:
                     fault.times -= 1
                     self.log.append(Hit(at, original, str(fault.status)))
-                    return Reply(fault.status, fault.headers, fault.body)
+                    scripted = fault
+                    break
+        if scripted is not None:
+            if scripted.gate is not None:
+                scripted.gate.wait(120)
+            return Reply(scripted.status, scripted.headers, scripted.body)
         base = _strip_loop(original)
         saved = self.store.match(base)
         if saved is None:

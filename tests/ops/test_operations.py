@@ -10,6 +10,7 @@ import pty
 import select
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 from datetime import datetime, timedelta
@@ -115,14 +116,19 @@ def test_two_schedulers_never_run_one_job_at_once(conn, db_url, tmp_path):
             settings = {{ REPLAY_URL = "{{replay}}" }}
             """,
         )
-        # The first scheduler's crawl is kept busy by a Retry-After on its first page.
-        server.inject("search.naver.com/search.naver", 429, {"Retry-After": "3"}, times=1)
+        # The first scheduler's crawl is kept busy: the server holds its first page (then
+        # answers 429 with a short Retry-After) until the second scheduler has given up.
+        held = threading.Event()
+        server.inject(
+            "search.naver.com/search.naver", 429, {"Retry-After": "1"}, times=1, gate=held
+        )
         once = ["schedule", "once", "shared", "--config", str(path)]
         first = kit.start(db_url, *once)
         try:
             wait_for(lambda: server.requested("search.naver"), what="the first crawl to start")
             second = kit.sosik(db_url, *once)
         finally:
+            held.set()
             _, err = first.communicate(timeout=120)
         assert second.returncode == EX_TEMPFAIL, second.stderr
         assert (
