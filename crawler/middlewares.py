@@ -210,6 +210,11 @@ class RetryAfterMiddleware(RetryMiddleware):
         crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        from crawler.database import DatabaseOwner
+
+        owner = DatabaseOwner.find(crawler)
+        if owner is not None:  # abandoned retries reach the run record before it is closed
+            owner.on_close(mw._abandon_async)
         return mw
 
     def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
@@ -292,12 +297,22 @@ class RetryAfterMiddleware(RetryMiddleware):
             raise DontCloseSpider
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
+        self._abandon(reason)
+
+    async def _abandon_async(self) -> None:
+        self._abandon(self.crawler.stats.get_value("finish_reason") or "closed")
+
+    def _abandon(self, reason: str) -> None:
+        """Retries still waiting when the spider closes (SIGTERM) are not fetched: each is
+        counted and named in the run record with its URL, so the run cannot end `ok`."""
+        spider = self.crawler.spider
         for request, handle in self.parked.values():
             handle.cancel()
+            url = request.meta.get("replay_original", request.url)
             self.crawler.stats.inc_value("retry/abandoned")
-            logger.warning(
-                "retry of %s abandoned: the spider closed (%s) while it waited",
-                request.meta.get("replay_original", request.url),
-                reason,
-            )
+            why = f"retry abandoned: the crawl closed ({reason}) while it waited"
+            if hasattr(spider, "record_error"):
+                spider.record_error("fetch", url, why)
+            else:
+                logger.warning("%s: %s", url, why)
         self.parked.clear()
