@@ -15,6 +15,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from db.connection import connect, database_url
+from db.dsn import ConfigError
 
 ENV_MIGRATIONS = "SOSIK_MIGRATIONS"
 HEAD = "head"
@@ -24,12 +25,17 @@ _HAS_VERSION_TABLE = "SELECT to_regclass('alembic_version') IS NOT NULL"
 _VERSION = "SELECT version_num FROM alembic_version"
 
 
+class MigrationsMissing(ConfigError, FileNotFoundError):
+    """The Alembic migrations folder is not where sosik looks for it."""
+
+
 def migrations_dir() -> Path:
     """The folder holding env.py and versions/: $SOSIK_MIGRATIONS, else `<repo>/migrations`."""
     configured = os.environ.get(ENV_MIGRATIONS)
     path = Path(configured) if configured else Path(__file__).resolve().parent.parent / "migrations"
     if not (path / "env.py").is_file():
-        raise FileNotFoundError(
+        # a configuration matter (an install without the source tree): one line, exit 64
+        raise MigrationsMissing(
             f"no Alembic migrations at {path} (set {ENV_MIGRATIONS} to the migrations folder)"
         )
     return path
