@@ -2,7 +2,8 @@
 #   make run   [QUERY=엔비디아] [PAGES=1]   live crawl of Naver News into PostgreSQL
 #   make demo                               offline: a made-up site crawled into PostgreSQL
 #   make test                               the whole test suite
-#   make faults-network                     the network fault table, full size (one crawl per fault)
+#   make faults                             every fault (network, database, process, distributed): one table
+#   make faults-network                     the network fault table alone, full size
 #   make fuzz [FUZZ_CASES=10000]            fuzz every parser on mutated real pages (long mode)
 PYTHON ?= python3
 VENV   := .venv
@@ -34,7 +35,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-faults: faults-network
+# Network, database and process, and distributed faults, full size, in one table (~30 min).
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py
 
 faults-network: $(STAMP)
 	$(BIN)/python -m tests.faults.network --full

@@ -19,7 +19,45 @@ import time
 import _common  # noqa: F401 - puts the repository on sys.path
 
 from tests.faults import database as faults
-from tests.faults.table import print_table
+from tests.faults.table import FaultRow, print_table
+
+
+def rows(
+    articles: int = 1200, stories: int | None = None, down: float = 15.0, races: int = 10
+) -> list[FaultRow]:
+    """The database and process fault rows (servers of their own, removed at the end)."""
+    out: list[FaultRow] = []
+    t0 = time.perf_counter()
+    with faults.temp_root() as root:
+        embedded = faults.EmbeddedServer(root / "embedded")
+        local = faults.LocalServer(root / "local") if faults.local_server_available() else None
+        try:
+            with faults.replay_site(articles, stories=stories) as replay:
+                print(
+                    f"# replay site: {replay.articles:,} articles; built in "
+                    f"{time.perf_counter() - t0:.1f}s",
+                    flush=True,
+                )
+                for server in (embedded, local):
+                    if server is not None:
+                        out.append(
+                            faults.outage(server, replay, root / f"o-{server.label}", down=down)
+                        )
+                out.append(faults.killed_sessions(embedded, replay, root / "terminate"))
+                for then in ("flush-spill", "next run"):
+                    out.append(
+                        faults.down_to_end(embedded, replay, root / f"down-{then}", then=then)[0]
+                    )
+                out.append(faults.sigkill_then_again(embedded, replay, root / "sigkill")[0])
+                out.append(faults.sigkill_then_scheduler(embedded, replay, root / "sched")[0])
+            out.append(faults.bad_items(embedded, root / "bad")[0])
+            with faults.replay_site(100, stories=34) as small:
+                out.append(faults.fresh_database_race(embedded, small, root / "race", races, 1)[0])
+        finally:
+            embedded.close()
+            if local is not None:
+                local.close()
+    return out
 
 
 def main() -> int:
@@ -30,48 +68,17 @@ def main() -> int:
     ap.add_argument("--races", type=int, default=10, help="rounds of two crawls on a fresh db")
     args = ap.parse_args()
     print(f"# bench/faults_db.py — {_common.machine()}")
-    rows = []
     t0 = time.perf_counter()
-    with faults.temp_root() as root:
-        embedded = faults.EmbeddedServer(root / "embedded")
-        local = faults.LocalServer(root / "local") if faults.local_server_available() else None
-        try:
-            with faults.replay_site(args.articles, stories=args.stories) as replay:
-                print(
-                    f"# replay site: {replay.articles:,} articles; built in "
-                    f"{time.perf_counter() - t0:.1f}s"
-                )
-                for server in (embedded, local):
-                    if server is not None:
-                        rows.append(
-                            faults.outage(
-                                server, replay, root / f"o-{server.label}", down=args.down
-                            )
-                        )
-                rows.append(faults.killed_sessions(embedded, replay, root / "terminate"))
-                for then in ("flush-spill", "next run"):
-                    rows.append(
-                        faults.down_to_end(embedded, replay, root / f"down-{then}", then=then)[0]
-                    )
-                rows.append(faults.sigkill_then_again(embedded, replay, root / "sigkill")[0])
-                rows.append(faults.sigkill_then_scheduler(embedded, replay, root / "sched")[0])
-            rows.append(faults.bad_items(embedded, root / "bad")[0])
-            with faults.replay_site(100, stories=34) as small:
-                rows.append(
-                    faults.fresh_database_race(embedded, small, root / "race", args.races, 1)[0]
-                )
-        finally:
-            embedded.close()
-            if local is not None:
-                local.close()
+    table = rows(args.articles, args.stories, args.down, args.races)
     print()
-    ok = print_table(rows, sys.stdout)
+    ok = print_table(table, sys.stdout)
     print()
-    for r in rows:
+    for r in table:
         if r.notes:
             print(f"- {r.fault}: {r.notes}")
     print(
-        f"\n{len(rows)} faults in {time.perf_counter() - t0:.0f}s: {'all passed' if ok else 'FAILED'}"
+        f"\n{len(table)} faults in {time.perf_counter() - t0:.0f}s: "
+        f"{'all passed' if ok else 'FAILED'}"
     )
     return 0 if ok else 1
 

@@ -311,6 +311,28 @@ def scratch_databases() -> Iterator[Any]:
             drop_database(server, name)
 
 
+def rows(
+    full: bool = True, articles: int | None = None, seed: int = 7, only: str | None = None
+) -> list[FaultRow]:
+    """The network fault rows: one crawl per fault (`full`), or one crawl with every fault."""
+    scs = [s for s in scenarios(full) if not only or s.rule.kind == only]
+    articles = articles or (300 if full else 100)
+    site = Site.build(articles)
+    print(
+        f"# network faults: {articles} distinct articles per crawl, seed {seed}, "
+        f"{'one crawl per fault' if full else 'one crawl, every fault'}",
+        flush=True,
+    )
+    with scratch_databases() as fresh:
+        if not full:
+            return run_mixed(scs, site, fresh(), seed)
+        out = []
+        for sc in scs:
+            out.append(run_one(sc, site, fresh(), seed))
+            print(f"#   {sc.name}: done", file=sys.stderr, flush=True)
+        return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="one crawl per fault (else one for all)")
@@ -318,24 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--only", help="the scenarios whose fault kind is this")
     args = ap.parse_args(argv)
-    scs = [s for s in scenarios(args.full) if not args.only or s.rule.kind == args.only]
-    articles = args.articles or (300 if args.full else 100)
-    site = Site.build(articles)
-    print(
-        f"# network faults: {articles} distinct articles per crawl, seed {args.seed}, "
-        f"{'one crawl per fault' if args.full else 'one crawl, every fault'}",
-        flush=True,
-    )
-    with scratch_databases() as fresh:
-        if args.full:
-            rows = []
-            for sc in scs:
-                rows.append(run_one(sc, site, fresh(), args.seed))
-                print(f"#   {sc.name}: done", file=sys.stderr, flush=True)
-        else:
-            rows = run_mixed(scs, site, fresh(), args.seed)
-    ok = print_table(rows, sys.stdout)
-    for r in rows:
+    table = rows(args.full, args.articles, args.seed, args.only)
+    ok = print_table(table, sys.stdout)
+    for r in table:
         if r.notes:
             print(f"# {r.fault}: {r.notes}")
     return 0 if ok else 1
