@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_dir, corpus_pages
+from crawler.domain.dates import KST
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url
 from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.parsers.base import decode_html
-from crawler.urls import canonical_url
-from pipelines.dedupe import with_keys
+from tests.corpus import corpus_dir, corpus_pages
 
 LIST_FILE = "naver-list/naver_list_sid100_sid2_267_2022.html"
 LIST_URL = "https://news.naver.com/main/main.naver"

@@ -3,7 +3,7 @@
     .venv/bin/python bench/accuracy.py [--pages]
 
 Every corpus article page with a `.expected.json` is extracted by each contender and scored
-with crawler.evaluation.score_article (GOLD.md: body token F1, exact title, publisher,
+with tests.corpus.score_article (GOLD.md: body token F1, exact title, publisher,
 published_at to the minute with its offset, author sets). Contenders:
 
 - sosik: crawler.extract.extract_article, what a crawl stores (site parser + cleaning).
@@ -31,12 +31,12 @@ from typing import Any
 
 import _common
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages, score_article
+from crawler.domain.dates import KST
 from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.parsers import generic as generic_parser
 from pipelines.clean import clean_article
+from tests.corpus import corpus_pages, score_article
 
 FETCHED = datetime(2026, 9, 3, 0, 25, tzinfo=KST)  # what tests/parsers/test_corpus.py uses
 FIELDS = ("body_f1", "title", "published_at", "publisher", "authors")

@@ -27,11 +27,11 @@ from datetime import datetime
 import _common
 import lxml.html
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
+from crawler.domain.dates import KST
 from crawler.extract import extract_article
 from crawler.parsers import Page, parse_article
 from crawler.parsers.base import decode_html
+from tests.corpus import corpus_pages
 
 FETCHED = datetime(2026, 1, 1, tzinfo=KST)
 TOOLS = ("lxml", "tree", "parser", "sosik", "trafilatura")

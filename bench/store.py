@@ -39,10 +39,10 @@ from datetime import timedelta
 import _common
 from _items import ItemFactory
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import with_keys
 from db.articles import store_article, store_articles
 from db.connection import connect
-from pipelines.dedupe import with_keys
 
 BACKGROUND_BASE = 100_000_000  # item numbers of background rows (measured items start at 1)
 LOAD_BATCH = 2000

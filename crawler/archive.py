@@ -22,7 +22,7 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.database import DatabaseOwner
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.parsers.registry import site_key
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.dates import parse_date_arg
+from crawler.domain.dates import parse_date_arg
 from crawler.errors import UsageError
 
 # Spiders whose items are search hits: only they have something to store without articles.

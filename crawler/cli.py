@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.arguments import LOG_LEVELS, day, flag_type, pages
+from crawler.domain.urls import page_kind
 from crawler.errors import ArgumentParser, UsageError, guard_logging, run_guarded
-from crawler.urls import page_kind
 
 SPIDERS = ("naver", "daum", "seoul", "naver_section", "daum_section", "list")
 SEARCH_PORTALS = ("naver", "daum", "seoul")
@@ -206,10 +206,10 @@ def run_extract(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from crawler.commands import CommandError
-    from crawler.dates import KST
+    from crawler.domain.dates import KST
+    from crawler.domain.keys import with_keys
     from crawler.extract import extract_article
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_list, parse_search
-    from pipelines.dedupe import with_keys
 
     path = Path(args.file)
     if not path.exists():

@@ -39,7 +39,9 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Request
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
+from crawler.domain.keys import digest64
+from crawler.domain.urls import canonical_url
 from crawler.runs import (
     Assessment,
     RunRecord,
@@ -49,8 +51,6 @@ from crawler.runs import (
     reap_dead_runs,
     this_host,
 )
-from crawler.urls import canonical_url
-from pipelines.hashing import digest64
 from pipelines.spill import SpillFile, pending_files, pending_runs, spill_dir, write_back
 from pipelines.writing import StoreOptions, is_transient, one_line
 

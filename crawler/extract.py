@@ -6,7 +6,7 @@ show is what the crawl stores.
 
 from __future__ import annotations
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
 from crawler.parsers import Page, parse_article
 from pipelines.clean import clean_article
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from crawler.domain.outcomes import EXIT_CODES, Outcome, is_failure
 from crawler.progress import pages_fetched
-from crawler.runs import EXIT_CODES, RunRecord, assess, is_failure, json_stats
-from db.outcome import Outcome
+from crawler.runs import RunRecord, assess, json_stats
 
 SEVERITY = {"ok": 0, "errors": 1, "failed": 2, "killed": 2, "degraded": 3}
 

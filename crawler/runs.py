@@ -25,13 +25,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.domain.outcomes import CORE_FIELDS, EXIT_CODES, is_failure
+
 logger = logging.getLogger(__name__)
 
-CORE_FIELDS = ("title", "body", "published_at", "publisher")
-EXIT_CODES = {"ok": 0, "errors": 1, "failed": 1, "killed": 1, "degraded": 2}
-# Named in the run record but not failures: a page that is not an article is a fact about the
-# site, a held text is kept (article_suspects), neither is lost.
-NOTE_KINDS = frozenset({"not_article", "suspect"})
 MAX_REASON = 300  # characters of a reason kept (a reason is stored once per group)
 # A running crawl on another host that has not said it is alive for this long is killed.
 STALE_AFTER = 300.0
@@ -46,11 +43,6 @@ class Assessment:
     @property
     def exit_code(self) -> int:
         return EXIT_CODES.get(self.status, 1)
-
-
-def is_failure(kind: str) -> bool:
-    """A kind of named page that makes a run not `ok` (everything but the notes)."""
-    return kind not in NOTE_KINDS
 
 
 class RunRecord:

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from crawler.dates import KST, parse_date_arg
+from crawler.domain.dates import KST, parse_date_arg
 from crawler.errors import UsageError
 
 SEARCH_PORTALS = ("naver", "daum", "seoul")

@@ -7,7 +7,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
 from pipelines.text import clean_authors, clean_body, clean_title, norm
 
 

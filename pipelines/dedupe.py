@@ -1,6 +1,6 @@
 """Dedupe: derive the identity keys; drop in-process repeats cheaply; the database decides.
 
-`headline_key`, `content_hash` and `simhash` are computed here (pipelines/hashing.py) for the
+`headline_key`, `content_hash` and `simhash` are computed here (crawler/domain/keys.py) for the
 store step, whose unique constraints make the real decision (URL, content hash, same publisher's
 headline on the same day). The in-process filter drops only an exact repeat within one run (same
 canonical URL, same content, same URLs), which has nothing left to tell the database.
@@ -13,17 +13,10 @@ from collections import deque
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem
-from pipelines.hashing import content_hash, digest64, headline_key, story_simhash
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import digest64, with_keys
 
 logger = logging.getLogger(__name__)
-
-
-def with_keys(item: ArticleItem) -> ArticleItem:
-    item.headline_key = headline_key(item.title)
-    item.content_hash = content_hash(item.body)
-    item.simhash = story_simhash(item.body)
-    return item
 
 
 class DedupePipeline:

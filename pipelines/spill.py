@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 
-from crawler.items import ArticleItem, SearchHit
+from crawler.domain.items import ArticleItem, SearchHit
 from crawler.runs import RunRecord, this_host
 from pipelines.writing import StoreOptions, write
 

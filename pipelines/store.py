@@ -37,8 +37,8 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from crawler.database import DatabaseOwner
-from crawler.items import ArticleItem, SearchHit
-from db.outcome import Outcome
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.domain.outcomes import Outcome
 from pipelines.spill import write_back
 from pipelines.writing import Written, is_transient, one_line, write
 

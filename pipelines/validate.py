@@ -10,7 +10,7 @@ its URL and the reason in the run record (the run is then `errors`, never `ok`) 
 - a field is longer than its limit (VALIDATE_MAX_TITLE, VALIDATE_MAX_BODY, VALIDATE_MAX_URL, …).
   The limits keep every indexed value far below a btree entry's maximum (2,704 bytes): a title
   of 300 characters is at most 1,200 bytes of UTF-8, and its headline key is bounded too
-  (pipelines.hashing.headline_key), as are URLs (canonical_url and article_urls.url are unique
+  (crawler.domain.keys.headline_key), as are URLs (canonical_url and article_urls.url are unique
   indexes). A 1,000-syllable headline or a 1 MB title is an extraction gone wrong.
 
 Every other item of the batch is stored; the database's own refusals are handled by the store.
@@ -24,8 +24,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem, SearchHit
-from crawler.runs import CORE_FIELDS
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.domain.outcomes import CORE_FIELDS
 
 logger = logging.getLogger(__name__)
 

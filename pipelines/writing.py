@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from crawler.items import ArticleItem, SearchHit
+from crawler.domain.items import ArticleItem, SearchHit
 from db.batch import store_articles
 from db.hits import store_search_hits
 from db.rows import StoreResult

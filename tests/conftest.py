@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evaluation import CorpusPage, corpus_dir
 from crawler.parsers import Page
+from tests.corpus import CorpusPage, corpus_dir
 
 pytest_plugins = ["tests.dbfixtures"]  # db_url, conn, pg_server_url: a real PostgreSQL
 

@@ -57,7 +57,7 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_list, parse_search
 from crawler.parsers.registry import site_key
 from crawler.schedule import read_toml

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.commands import CommandError
-from crawler.dates import KST
-from crawler.urls import canonical_url, naver_ids, page_kind
+from crawler.domain.dates import KST
+from crawler.domain.urls import canonical_url, naver_ids, page_kind
 
 SITE = Path(__file__).resolve().parent.parent / "demo" / "site"
 QUERY = "전기버스"

@@ -16,7 +16,7 @@ from datetime import datetime, time
 from typing import Any
 
 from crawler.arguments import day, flag_type
-from crawler.dates import KST
+from crawler.domain.dates import KST
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +27,12 @@ def reparse(
     conn: Any, portal: str | None = None, since: datetime | None = None, batch: int = BATCH
 ) -> Counter[str]:
     """Re-parse archived article pages into the database; counts by outcome."""
-    from crawler.items import ArticleItem
+    from crawler.domain.items import ArticleItem
+    from crawler.domain.keys import with_keys
+    from crawler.domain.urls import canonical_url, page_kind
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_article
-    from crawler.urls import canonical_url, page_kind
     from db.pages import iter_pages
     from pipelines.clean import clean_article
-    from pipelines.dedupe import with_keys
     from pipelines.validate import problems
     from pipelines.writing import StoreOptions, write
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     with connect() as conn:
         counts = reparse(conn, args.portal, since)
     print(f"sosik reparse: {counts['pages']} archived pages", file=sys.stderr)
-    from db.outcome import Outcome
+    from crawler.domain.outcomes import Outcome
 
     for key in (*Outcome, "skipped", "not_article", "parse_error", "invalid"):
         if counts[key]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from crawler.arguments import flag_type, positive
 from crawler.commands import CommandError
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.progress import figures
 
 COLUMNS = (
@@ -59,7 +59,8 @@ def who(run: Any) -> str:
 
 def error_count(run: Any) -> int:
     """Failures of a run: the pages and items its record names as failed (not the notes)."""
-    from crawler.runs import is_failure, iter_errors
+    from crawler.domain.outcomes import is_failure
+    from crawler.runs import iter_errors
 
     stats = run.stats or {}
     counted = int(stats.get("fetch/error", 0)) + int(stats.get("parse/error", 0))
@@ -119,7 +120,8 @@ def format_run(run: Any, now: datetime | None = None) -> str:
     if alarms:
         out.append("\nalarms (layout drift):")
         out += [f"  {a}" for a in alarms]
-    from crawler.runs import is_failure, iter_errors
+    from crawler.domain.outcomes import is_failure
+    from crawler.runs import iter_errors
 
     named = list(iter_errors(run.errors))
     for title, keep in (("errors", True), ("not stored, not failed", False)):

@@ -32,7 +32,7 @@ import psycopg
 
 from crawler.arguments import LOG_LEVELS
 from crawler.commands import CommandError
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.schedule import (
     SUCCESS_STATUSES,
     Crawl,

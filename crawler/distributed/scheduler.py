@@ -79,7 +79,7 @@ class RedisLinks:
         self.local = LinkMemory()  # while Redis is away: this worker's own memory
 
     def add_new(self, urls: list[str]) -> list[str]:
-        from pipelines.hashing import digest64
+        from crawler.domain.keys import digest64
 
         if not urls:
             return []

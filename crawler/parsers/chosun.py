@@ -24,7 +24,8 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
+from crawler.domain.urls import canonical_url
 from crawler.parsers.base import (
     Page,
     ParseError,
@@ -43,7 +44,6 @@ from crawler.parsers.base import (
     text_of,
 )
 from crawler.parsers.common import first_date, korean_publisher, real_update, reporter_names
-from crawler.urls import canonical_url
 
 PORTAL = "chosun"
 PUBLISHER = "조선일보"

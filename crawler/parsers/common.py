@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
+from crawler.domain.dates import parse_datetime
 from crawler.parsers.base import Page, first, first_meta, ld_persons, meta, norm, text_of
 
 # --- names and bylines ------------------------------------------------------------------------
@@ -218,7 +218,7 @@ def first_date(*values: Any, now: datetime | None = None) -> datetime | None:
     """The first of `values` (meta contents, JSON-LD or script fields) that reads as a date.
 
     Anything but a string (a missing key, a number, an object) is passed over; `now` resolves
-    relative forms, as in crawler.dates.parse_datetime.
+    relative forms, as in crawler.domain.dates.parse_datetime.
     """
     for value in values:
         if isinstance(value, str):

@@ -21,8 +21,8 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem
 from crawler.parsers.base import (
     Page,
     ParseError,

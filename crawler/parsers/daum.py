@@ -20,8 +20,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.urls import daum_id, with_params
 from crawler.parsers.base import (
     NotAnArticle,
     Page,
@@ -43,7 +44,6 @@ from crawler.parsers.common import (
     page_param,
     pager_next,
 )
-from crawler.urls import daum_id, with_params
 
 PORTAL = "daum"
 PARSER_ARTICLE = "daum.v/1"

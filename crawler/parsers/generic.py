@@ -33,8 +33,9 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem
+from crawler.domain.urls import host_of
 from crawler.parsers.base import (
     AD_SLOT,
     NotAnArticle,
@@ -62,7 +63,6 @@ from crawler.parsers.common import (
     reporter_names,
     title_of,
 )
-from crawler.urls import host_of
 
 logger = logging.getLogger(__name__)
 

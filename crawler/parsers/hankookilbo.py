@@ -28,7 +28,7 @@ from typing import Any
 import lxml.html
 from lxml import etree
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
 from crawler.parsers.base import (
     AD_SLOT,
     Page,

@@ -15,7 +15,7 @@ the years and a redirect can land a request on another host:
   ParseError so the registry's generic parser gets the page.
 
 Every article is stored under ``https://n.news.naver.com/mnews/article/OID/AID``
-(crawler.urls), whichever address it came from.
+(crawler.domain.urls), whichever address it came from.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.dates import KST, parse_datetime
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.dates import KST, parse_datetime
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.urls import canonical_url, naver_ids
 from crawler.parsers.base import (
     NotAnArticle,
     Page,
@@ -48,7 +49,6 @@ from crawler.parsers.base import (
     text_of,
 )
 from crawler.parsers.common import EMAIL, NAME, labelled_dates
-from crawler.urls import canonical_url, naver_ids
 
 PORTAL = "naver"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from crawler.items import ArticleItem, ListPage, SearchPage
+from crawler.domain.items import ArticleItem, ListPage, SearchPage
+from crawler.domain.urls import host_of
 from crawler.parsers.base import NotAnArticle, Page, ParseError
-from crawler.urls import host_of
 
 # portal key -> host suffixes; the key is also the module name, the spider name and item.portal
 SITES: dict[str, tuple[str, ...]] = {

@@ -23,8 +23,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import KST, parse_datetime
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.dates import KST, parse_datetime
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.urls import canonical_url, with_params
 from crawler.parsers.base import (
     Page,
     ParseError,
@@ -45,7 +46,6 @@ from crawler.parsers.common import (
     page_param,
     pager_next,
 )
-from crawler.urls import canonical_url, with_params
 
 PORTAL = "seoul"
 PUBLISHER = "서울신문"

@@ -16,8 +16,9 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem, ListPage
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem, ListPage
+from crawler.domain.urls import canonical_url
 from crawler.parsers.base import (
     Page,
     ParseError,
@@ -36,7 +37,6 @@ from crawler.parsers.common import (
     ld_person_names,
     metadata_dates,
 )
-from crawler.urls import canonical_url
 
 PORTAL = "yna"
 PUBLISHER = "연합뉴스"

@@ -17,8 +17,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST, parse_date_arg
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.dates import KST, parse_date_arg
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.keys import digest64
+from crawler.domain.urls import canonical_url
 from crawler.parsers import (
     NotAnArticle,
     Page,
@@ -28,8 +30,6 @@ from crawler.parsers import (
     parse_search,
 )
 from crawler.runs import RunRecord
-from crawler.urls import canonical_url
-from pipelines.hashing import digest64
 
 ARTICLE_PRIORITY = 10
 

@@ -32,9 +32,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST, parse_date_arg
+from crawler.domain.dates import KST, parse_date_arg
+from crawler.domain.urls import with_params
 from crawler.spiders.lists import ListSpider
-from crawler.urls import with_params
 
 ENTERTAIN_URL = "https://entertain.daum.net/news"
 ENTERTAIN_TABS = {"연예": "", "스타": "star", "드라마": "drama", "예능": "variety", "뮤직": "music",

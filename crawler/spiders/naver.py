@@ -33,8 +33,8 @@ import scrapy
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
-from crawler.dates import KST
-from crawler.items import SearchHit, SearchPage
+from crawler.domain.dates import KST
+from crawler.domain.items import SearchHit, SearchPage
 from crawler.parsers.naver import is_empty_answer, page_number
 from crawler.spiders.base import SearchSpider
 

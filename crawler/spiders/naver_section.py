@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_date_arg
+from crawler.domain.dates import parse_date_arg
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import xhr_headers
 

@@ -1,10 +1,10 @@
-"""Keys and hashes of pipelines/hashing.py (pure; here because the database relies on them)."""
+"""Keys and hashes of crawler/domain/keys.py (pure; here because the database relies on them)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.hashing import content_hash, hamming, headline_key, simhash64
+from crawler.domain.keys import content_hash, hamming, headline_key, simhash64
 from tests.db.factories import BODY, OTHER_BODY, random_text
 
 

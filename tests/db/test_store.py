@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from crawler.domain.keys import with_keys
 from db import batch as articles
 from db.articles import (
     article_urls,
@@ -21,7 +22,6 @@ from db.articles import (
     store_search_hits,
 )
 from db.runs import start_run
-from pipelines.dedupe import with_keys
 from tests.db.factories import (
     BODY,
     KST,

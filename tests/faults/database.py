@@ -35,8 +35,9 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from crawler.runs import is_failure, iter_errors
-from crawler.urls import canonical_url
+from crawler.domain.outcomes import is_failure
+from crawler.domain.urls import canonical_url
+from crawler.runs import iter_errors
 from db.rows import CrawlRun
 from tests.faults.table import FaultRow
 

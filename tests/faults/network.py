@@ -34,11 +34,11 @@ from typing import Any
 import psycopg
 
 from bench._replay import FETCHED, SID1, SID2, SyntheticSite
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url
 from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.replay import FaultPlan, FaultRule, ReplayServer, _strip_loop
-from crawler.urls import canonical_url
-from pipelines.dedupe import with_keys
 from tests.e2e.replaykit import crawl
 from tests.faults.table import FaultRow, print_table
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.runs import is_failure, iter_errors
-from crawler.urls import canonical_url
+from crawler.domain.outcomes import is_failure
+from crawler.domain.urls import canonical_url
+from crawler.runs import iter_errors
 from tests.conftest import require_corpus
 from tests.faults import database as faults
 from tests.faults.table import print_table

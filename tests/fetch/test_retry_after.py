@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from bench._replay import SyntheticSite
+from crawler.domain.urls import canonical_url
 from crawler.replay import ReplayServer
-from crawler.urls import canonical_url
 from tests.faults.network import crawl_site
 
 pytestmark = pytest.mark.e2e

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evaluation import corpus_dir
 from crawler.middlewares import cut_reason
 from tests.conftest import FIXTURES
+from tests.corpus import corpus_dir
 
 
 def real_pages() -> list[Path]:

@@ -28,11 +28,11 @@ import lxml.html
 from hypothesis import strategies as st
 from lxml import etree
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
+from crawler.domain.dates import KST
 from crawler.parsers.base import decode_html
 from crawler.parsers.registry import SITES
 from tests.conftest import FIXTURES
+from tests.corpus import corpus_pages
 
 # One address per site module (the registry picks the module by host), and one the generic
 # parser gets (no site parser for the host).

@@ -7,8 +7,8 @@ import urllib.request
 from datetime import datetime
 
 from crawler.commands.schedule import Scheduler, _metrics
-from crawler.dates import KST
-from crawler.items import SearchHit
+from crawler.domain.dates import KST
+from crawler.domain.items import SearchHit
 from crawler.schedule import parse_schedule
 from db.articles import store_search_hits
 from db.connection import connect

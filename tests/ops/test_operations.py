@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from crawler.commands.schedule import EX_TEMPFAIL, Scheduler
-from crawler.dates import KST
+from crawler.domain.dates import KST
+from crawler.domain.urls import canonical_url
 from crawler.parsers import Page, parse_search
 from crawler.schedule import load_schedule
-from crawler.urls import canonical_url
 from db.jobs import known_urls, last_job_starts
 from db.runs import recent_runs
 from tests.ops import opskit as kit

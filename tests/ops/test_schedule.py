@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.schedule import (
     ScheduleError,
     crawl_commands,

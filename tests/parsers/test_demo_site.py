@@ -14,10 +14,10 @@ import lxml.html
 import pytest
 
 from crawler.commands.demo import SITE
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url, page_kind
 from crawler.parsers import Page, parse_article, parse_list, parse_search
-from crawler.urls import canonical_url, page_kind
 from pipelines.clean import clean_article
-from pipelines.dedupe import with_keys
 
 
 def site() -> dict[str, str]:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.parsers import naver
 from crawler.parsers.base import NotAnArticle, Page, ParseError
 from tests.conftest import FIXTURES

@@ -12,11 +12,11 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.evaluation import search_mismatches
+from crawler.domain.dates import KST
 from crawler.parsers import naver
 from crawler.parsers.base import Page, ParseError
 from tests.conftest import require_corpus
+from tests.corpus import search_mismatches
 from tests.e2e import naverkit as k
 
 SEARCH = "https://search.naver.com/search.naver?where=news&query=x"

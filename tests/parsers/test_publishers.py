@@ -14,9 +14,9 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
+from crawler.domain.items import ArticleItem
 from crawler.extract import extract_article
-from crawler.items import ArticleItem
 from crawler.parsers import chosun, common, daejonilbo, generic, hankookilbo, mk
 from crawler.parsers.base import Page, ParseError
 from tests.conftest import FIXTURES

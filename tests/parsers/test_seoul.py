@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.extract import extract_article
 from crawler.parsers import NotAnArticle, ParseError, parse_article, parse_list, parse_search, seoul
 from crawler.parsers.base import Page

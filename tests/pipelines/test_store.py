@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler.items import SearchHit
+from crawler.domain.items import SearchHit
 from db.connection import connect
 from pipelines.validate import problems
 from pipelines.writing import StoreOptions, is_transient, write

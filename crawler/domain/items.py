@@ -15,7 +15,7 @@ from typing import Any
 class ArticleItem:
     """One article as a parser read it; pipelines fill the derived keys."""
 
-    url: str  # canonical URL (crawler.urls.canonical_url)
+    url: str  # canonical URL (crawler.domain.urls.canonical_url)
     portal: str  # parser key: naver, daum, seoul, hankookilbo, mk, ..., generic
     title: str
     body: str

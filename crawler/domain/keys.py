@@ -1,6 +1,7 @@
 """Keys and hashes that decide whether two articles are the same story.
 
-Pure functions (no Scrapy, no database), shared by the dedupe pipeline and `db.articles`:
+Pure functions (no Scrapy, no database). `with_keys` fills an article's three keys; the
+database layer takes them as data (db.batch) and never computes them:
 
 - `headline_key`: the title reduced to what a copy-editor cannot change without changing the
   story: bracket tags (`[속보]`, `[단독]`, `[포토]`), quotes, punctuation and spaces dropped,
@@ -18,6 +19,8 @@ import hashlib
 import re
 import unicodedata
 
+from crawler.domain.items import ArticleItem
+
 __all__ = [
     "SHINGLE",
     "content_hash",
@@ -26,6 +29,7 @@ __all__ = [
     "headline_key",
     "simhash64",
     "story_simhash",
+    "with_keys",
 ]
 
 # Tags in square-family brackets anywhere in a title: [속보], 【단독】, 〔포토〕, ［영상］.
@@ -126,3 +130,11 @@ def digest64(*parts: str) -> int:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return int.from_bytes(h.digest(), "little")
+
+
+def with_keys(item: ArticleItem) -> ArticleItem:
+    """The item with its identity keys filled in (in place): headline key, content hash, SimHash."""
+    item.headline_key = headline_key(item.title)
+    item.content_hash = content_hash(item.body)
+    item.simhash = story_simhash(item.body)
+    return item

@@ -1,4 +1,5 @@
-"""What storing an item did: the one `Outcome` type the store, the run summary and `reparse` read.
+"""Outcome lists: what a run's status can be, which named pages are failures, and what
+storing an item did: the one `Outcome` type the store, the run summary and `reparse` read.
 
 The database gives the first six (db.statements decides them); `suspect` is a new text held
 back because it is much shorter than the stored one; `rejected` is an item the store could not
@@ -10,6 +11,19 @@ outcome is added here and nowhere else.
 from __future__ import annotations
 
 from enum import StrEnum
+
+# The fields whose absence the layout-drift alarm counts (coverage per parser).
+CORE_FIELDS = ("title", "body", "published_at", "publisher")
+# A run's status and the exit code a crawl ends with.
+EXIT_CODES = {"ok": 0, "errors": 1, "failed": 1, "killed": 1, "degraded": 2}
+# Named in the run record but not failures: a page that is not an article is a fact about the
+# site, a held text is kept (article_suspects), neither is lost.
+NOTE_KINDS = frozenset({"not_article", "suspect"})
+
+
+def is_failure(kind: str) -> bool:
+    """A kind of named page that makes a run not `ok` (everything but the notes)."""
+    return kind not in NOTE_KINDS
 
 
 class Outcome(StrEnum):
