@@ -28,10 +28,9 @@ from urllib.parse import parse_qsl, urlsplit
 from crawler.domain.dates import KST
 from crawler.domain.keys import with_keys
 from crawler.domain.urls import canonical_url
-from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.parsers.base import decode_html
-from tests.corpus import corpus_dir, corpus_pages
+from tests.corpus import corpus_dir, corpus_pages, extract_article
 
 LIST_FILE = "naver-list/naver_list_sid100_sid2_267_2022.html"
 LIST_URL = "https://news.naver.com/main/main.naver"

@@ -6,7 +6,7 @@ Every corpus article page with a `.expected.json` is extracted by each contender
 with tests.corpus.score_article (GOLD.md: body token F1, exact title, publisher,
 published_at to the minute with its offset, author sets). Contenders:
 
-- sosik: crawler.extract.extract_article, what a crawl stores (site parser + cleaning).
+- sosik: tests.corpus.extract_article, what a crawl stores (site parser + cleaning).
 - sosik generic: the generic parser + cleaning on every page, as if no site parser existed
   (what an unknown publisher gets). The site parsers were written against these very pages,
   so this row is the fairer comparison with the general-purpose tools.
@@ -32,11 +32,10 @@ from typing import Any
 import _common
 
 from crawler.domain.dates import KST
-from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.parsers import generic as generic_parser
-from pipelines.clean import clean_article
-from tests.corpus import corpus_pages, score_article
+from pipelines.prepare import clean_article
+from tests.corpus import corpus_pages, extract_article, score_article
 
 FETCHED = datetime(2026, 9, 3, 0, 25, tzinfo=KST)  # what tests/parsers/test_corpus.py uses
 FIELDS = ("body_f1", "title", "published_at", "publisher", "authors")

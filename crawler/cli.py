@@ -207,9 +207,15 @@ def run_extract(args: argparse.Namespace) -> int:
 
     from crawler.commands import CommandError
     from crawler.domain.dates import KST
-    from crawler.domain.keys import with_keys
-    from crawler.extract import extract_article
-    from crawler.parsers import NotAnArticle, Page, ParseError, parse_list, parse_search
+    from crawler.parsers import (
+        NotAnArticle,
+        Page,
+        ParseError,
+        parse_article,
+        parse_list,
+        parse_search,
+    )
+    from pipelines.prepare import Rejected, prepare
 
     path = Path(args.file)
     if not path.exists():
@@ -230,7 +236,9 @@ def run_extract(args: argparse.Namespace) -> int:
         elif kind == "list":
             out = parse_list(page).to_json()
         else:
-            out = with_keys(extract_article(page)).to_json()  # the keys dedupe would use
+            out = prepare(parse_article(page)).to_json()  # what the crawl would store
+    except Rejected as e:
+        raise CommandError(f"would not be stored ({e}): {args.url}") from None
     except NotAnArticle as e:
         raise CommandError(f"not an article ({e.reason}): {args.url}") from None
     except ParseError as e:

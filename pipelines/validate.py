@@ -1,5 +1,8 @@
 """Validate: what an item must be before the database sees it, or it is rejected alone.
 
+The rules are pipelines.prepare's first step (`problems`); this pipeline counts and names what
+they reject.
+
 An item is rejected, counted (`validate/rejected`, `validate/dropped_no_<field>`) and named with
 its URL and the reason in the run record (the run is then `errors`, never `ok`) when:
 
@@ -19,79 +22,15 @@ Every other item of the batch is stored; the database's own refusals are handled
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from scrapy.exceptions import DropItem
 
 from crawler.domain.items import ArticleItem, SearchHit
 from crawler.domain.outcomes import CORE_FIELDS
+from pipelines.prepare import LIMITS, missing_fields, problems
 
 logger = logging.getLogger(__name__)
-
-REQUIRED = {ArticleItem: ("url", "title", "body"), SearchHit: ("url", "title")}
-# Characters no stored text may hold: NUL and UTF-16 surrogates (alone, they are not text).
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
-_BAD_NAMES = {"\x00": "a NUL character"}
-
-# Default limits, in characters (each a setting VALIDATE_MAX_<NAME>).
-LIMITS = {
-    "title": 300,
-    "subtitle": 2_000,
-    "body": 200_000,
-    "url": 2_000,
-    "publisher": 100,
-    "section": 100,
-    "author": 100,
-    "authors": 50,
-    "snippet": 5_000,
-}
-
-
-def missing_fields(item: object) -> list[str]:
-    """The required fields an item lacks (empty strings count as missing)."""
-    need = REQUIRED.get(type(item), ())
-    return [f for f in need if not getattr(item, f, None)]
-
-
-def texts(item: ArticleItem | SearchHit) -> list[tuple[str, str]]:
-    """(field, text) of every text an item stores, URLs included."""
-    if isinstance(item, ArticleItem):
-        out = [
-            ("title", item.title),
-            ("subtitle", item.subtitle or ""),
-            ("body", item.body),
-            ("publisher", item.publisher or ""),
-            ("section", item.section or ""),
-        ]
-        out += [("author", a) for a in item.authors]
-        out += [("url", u) for u in item.all_urls()]
-        return out
-    return [
-        ("title", item.title),
-        ("snippet", item.snippet or ""),
-        ("publisher", item.publisher or ""),
-        ("url", item.url),
-        ("url", item.portal_url or ""),
-        ("published", item.published or ""),
-    ]
-
-
-def problems(item: ArticleItem | SearchHit, limits: dict[str, int] | None = None) -> list[str]:
-    """Why an item cannot be stored (empty: it can). Pure, so it is tested without Scrapy."""
-    limits = limits or LIMITS
-    found = [f"missing {f}" for f in missing_fields(item)]
-    for name, text in texts(item):
-        bad = _BAD_CHARS.search(text)
-        if bad:
-            what = _BAD_NAMES.get(bad.group(), "a lone surrogate")
-            found.append(f"{name} holds {what} (at character {bad.start():,})")
-        limit = limits.get(name)
-        if limit is not None and len(text) > limit:
-            found.append(f"{name} too long ({len(text):,} characters; at most {limit:,})")
-    if isinstance(item, ArticleItem) and len(item.authors) > limits.get("authors", 50):
-        found.append(f"too many authors ({len(item.authors)}; at most {limits['authors']})")
-    return list(dict.fromkeys(found))
 
 
 def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001

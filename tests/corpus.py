@@ -1,4 +1,5 @@
-"""The corpus of saved pages and GOLD.md's scoring, shared by the tests and bench/accuracy.py.
+"""The corpus of saved pages, GOLD.md's scoring and `extract_article`, shared by the tests and the
+benchmarks (not part of the product).
 
 The corpus lives outside the repository (`SOSIK_CORPUS`, default `../shared/corpus`): real
 third-party pages are read from there, never copied in.
@@ -16,6 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from crawler.domain.items import ArticleItem
+from crawler.parsers import Page, parse_article
+from pipelines.prepare import clean_article
 
 
 def corpus_dir() -> Path:
@@ -126,3 +131,8 @@ def search_mismatches(results: list[dict[str, Any]], gold: dict[str, Any]) -> li
             if not same:
                 out.append(f"rank {exp.get('rank')} {f}: {g!r} != {e!r}")
     return out
+
+
+def extract_article(page: Page) -> ArticleItem:
+    """The site parser, then the cleaning step: the text a crawl stores, before validation and keys."""
+    return clean_article(parse_article(page))

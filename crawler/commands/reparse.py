@@ -28,12 +28,10 @@ def reparse(
 ) -> Counter[str]:
     """Re-parse archived article pages into the database; counts by outcome."""
     from crawler.domain.items import ArticleItem
-    from crawler.domain.keys import with_keys
     from crawler.domain.urls import canonical_url, page_kind
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_article
     from db.pages import iter_pages
-    from pipelines.clean import clean_article
-    from pipelines.validate import problems
+    from pipelines.prepare import Rejected, prepare
     from pipelines.writing import StoreOptions, write
 
     counts: Counter[str] = Counter()
@@ -67,14 +65,11 @@ def reparse(
         for form in (canonical_url(row.url), row.url):
             if form != item.url and form not in item.urls:
                 item.urls.append(form)
-        if problems(item):
+        try:
+            pending.append(prepare(item))
+        except Rejected:
             counts["invalid"] += 1
             continue
-        item = clean_article(item)
-        if not item.body:
-            counts["invalid"] += 1
-            continue
-        pending.append(with_keys(item))
         if len(pending) >= batch:
             flush()
     if pending:

@@ -12,12 +12,11 @@ import psycopg
 import pytest
 
 from crawler.domain.keys import hamming, with_keys
-from crawler.extract import extract_article
 from crawler.settings import STORE_CLUSTER_DISTANCE
 from db.articles import store_articles
-from pipelines.clean import clean_article
+from pipelines.prepare import clean_article
 from tests.conftest import load_page, require_corpus
-from tests.corpus import corpus_pages
+from tests.corpus import corpus_pages, extract_article
 
 Conn = psycopg.Connection[Any]
 ARTICLES = corpus_pages("article")

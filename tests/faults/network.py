@@ -36,9 +36,9 @@ import psycopg
 from bench._replay import FETCHED, SID1, SID2, SyntheticSite
 from crawler.domain.keys import with_keys
 from crawler.domain.urls import canonical_url
-from crawler.extract import extract_article
 from crawler.parsers import Page
 from crawler.replay import FaultPlan, FaultRule, ReplayServer, _strip_loop
+from tests.corpus import extract_article
 from tests.e2e.replaykit import crawl
 from tests.faults.table import FaultRow, print_table
 

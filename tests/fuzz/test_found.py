@@ -7,9 +7,9 @@ import pytest
 
 from crawler.domain.dates import KST, parse_datetime
 from crawler.domain.urls import canonical_url, is_url
-from crawler.extract import extract_article
 from crawler.parsers import Page, ParseError
 from tests.conftest import FIXTURES
+from tests.corpus import extract_article
 
 
 @pytest.mark.parametrize(

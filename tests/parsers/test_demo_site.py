@@ -17,7 +17,7 @@ from crawler.commands.demo import SITE
 from crawler.domain.keys import with_keys
 from crawler.domain.urls import canonical_url, page_kind
 from crawler.parsers import Page, parse_article, parse_list, parse_search
-from pipelines.clean import clean_article
+from pipelines.prepare import clean_article
 
 
 def site() -> dict[str, str]:

@@ -22,7 +22,7 @@ import pytest
 
 from crawler.parsers import generic
 from crawler.parsers.base import Page
-from pipelines.clean import clean_article
+from pipelines.prepare import clean_article
 from tests.conftest import load_page, require_corpus
 from tests.corpus import corpus_dir, corpus_pages, norm, score_article
 

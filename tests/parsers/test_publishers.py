@@ -16,10 +16,10 @@ import pytest
 
 from crawler.domain.dates import KST
 from crawler.domain.items import ArticleItem
-from crawler.extract import extract_article
 from crawler.parsers import chosun, common, daejonilbo, generic, hankookilbo, mk
 from crawler.parsers.base import Page, ParseError
 from tests.conftest import FIXTURES
+from tests.corpus import extract_article
 
 
 def page(path: str, url: str) -> Page:

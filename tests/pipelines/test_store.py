@@ -20,7 +20,7 @@ import pytest
 
 from crawler.domain.items import SearchHit
 from db.connection import connect
-from pipelines.validate import problems
+from pipelines.prepare import problems
 from pipelines.writing import StoreOptions, is_transient, write
 from tests.db.factories import article, hit, random_text
 from tests.e2e.replaykit import REPO
