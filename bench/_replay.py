@@ -29,7 +29,7 @@ from crawler.domain.dates import KST
 from crawler.domain.keys import with_keys
 from crawler.domain.urls import canonical_url
 from crawler.parsers import Page
-from crawler.parsers.base import decode_html
+from crawler.parsers.page import decode_html
 from tests.corpus import corpus_dir, corpus_pages, extract_article
 
 LIST_FILE = "naver-list/naver_list_sid100_sid2_267_2022.html"

@@ -74,7 +74,7 @@ def trafilatura_extract(url: str, body: bytes) -> dict[str, Any]:
 def newspaper_extract(url: str, body: bytes, language: str | None = None) -> dict[str, Any]:
     from newspaper import Article
 
-    from crawler.parsers.base import decode_html
+    from crawler.parsers.page import decode_html
 
     kwargs: dict[str, Any] = {"fetch_images": False}
     if language:

@@ -29,7 +29,7 @@ import lxml.html
 
 from crawler.domain.dates import KST
 from crawler.parsers import Page, parse_article
-from crawler.parsers.base import decode_html
+from crawler.parsers.page import decode_html
 from tests.corpus import corpus_pages, extract_article
 
 FETCHED = datetime(2026, 1, 1, tzinfo=KST)

@@ -18,7 +18,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from lxml import etree
 
 from crawler.domain.dates import parse_datetime
-from crawler.parsers.base import Page, first, first_meta, ld_persons, meta, norm, text_of
+from crawler.domain.text import norm
+from crawler.parsers.dom import first, first_meta, ld_persons, meta, text_of
+from crawler.parsers.page import Page
+
+# Ad slots a Korean CMS (Hankook Ilbo's) leaves in article HTML it ships as JSON ("$$ARTICLEAD$$").
+AD_SLOT = re.compile(r"\$\$[A-Z0-9_]+\$\$")
+
 
 # --- names and bylines ------------------------------------------------------------------------
 

@@ -33,22 +33,12 @@ from lxml import etree
 
 from crawler.domain.dates import KST, parse_datetime
 from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.text import norm
 from crawler.domain.urls import canonical_url, naver_ids
-from crawler.parsers.base import (
-    NotAnArticle,
-    Page,
-    ParseError,
-    by_id,
-    css,
-    first,
-    html_text,
-    lines_of,
-    meta,
-    norm,
-    paragraphs,
-    text_of,
-)
+from crawler.parsers.base import make_article
 from crawler.parsers.common import EMAIL, NAME, labelled_dates
+from crawler.parsers.dom import by_id, css, first, html_text, lines_of, meta, paragraphs, text_of
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 
 PORTAL = "naver"
 
@@ -313,14 +303,14 @@ def _finish(
         # The container is there but holds no text: a photo/video-only post or a withdrawn story.
         raise NotAnArticle(page.url, f"{parser}: article body is empty")
     url, urls = _article_urls(page, meta.get("og:url"))
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         title=title,
         body=body,
         urls=urls,
         parser=parser,
-        fetched_at=page.fetched_at,
         **fields,
     )
 

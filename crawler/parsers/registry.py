@@ -13,7 +13,7 @@ from types import ModuleType
 
 from crawler.domain.items import ArticleItem, ListPage, SearchPage
 from crawler.domain.urls import host_of
-from crawler.parsers.base import NotAnArticle, Page, ParseError
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 
 # portal key -> host suffixes; the key is also the module name, the spider name and item.portal
 SITES: dict[str, tuple[str, ...]] = {

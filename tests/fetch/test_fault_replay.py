@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from crawler.middlewares import cut_reason
-from crawler.parsers.base import decode_html
+from crawler.parsers.page import decode_html
 from crawler.replay import (
     FAULT_KINDS,
     FaultPlan,

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from crawler.domain.dates import KST
-from crawler.parsers.base import decode_html
+from crawler.parsers.page import decode_html
 from crawler.parsers.registry import SITES
 from tests.conftest import FIXTURES
 from tests.corpus import corpus_pages

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.domain.dates import KST
 from crawler.parsers import NotAnArticle, ParseError, daum, parse_article
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from tests.conftest import FIXTURES, load_page, require_corpus
 from tests.corpus import corpus_pages, extract_article, score_article, search_mismatches
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from crawler.parsers import generic
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from pipelines.prepare import clean_article
 from tests.conftest import load_page, require_corpus
 from tests.corpus import corpus_dir, corpus_pages, norm, score_article

@@ -14,7 +14,7 @@ import pytest
 
 from crawler.domain.dates import KST
 from crawler.parsers import naver
-from crawler.parsers.base import Page, ParseError
+from crawler.parsers.page import Page, ParseError
 from tests.conftest import require_corpus
 from tests.corpus import search_mismatches
 from tests.e2e import naverkit as k

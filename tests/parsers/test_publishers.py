@@ -17,7 +17,7 @@ import pytest
 from crawler.domain.dates import KST
 from crawler.domain.items import ArticleItem
 from crawler.parsers import chosun, common, daejonilbo, generic, hankookilbo, mk
-from crawler.parsers.base import Page, ParseError
+from crawler.parsers.page import Page, ParseError
 from tests.conftest import FIXTURES
 from tests.corpus import extract_article
 

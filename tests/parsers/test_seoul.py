@@ -15,7 +15,7 @@ import pytest
 
 from crawler.domain.dates import KST
 from crawler.parsers import NotAnArticle, ParseError, parse_article, parse_list, parse_search, seoul
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from tests.conftest import FIXTURES
 from tests.corpus import extract_article
 
