@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.database import DatabaseOwner
 from crawler.domain.dates import KST
-from crawler.parsers.registry import site_key
+from crawler.domain.portals import site_key
 
 logger = logging.getLogger(__name__)
 

@@ -17,11 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from crawler.arguments import LOG_LEVELS, day, flag_type, pages
+from crawler.domain.portals import SEARCH_SPIDERS, SPIDERS
 from crawler.domain.urls import page_kind
 from crawler.errors import ArgumentParser, UsageError, guard_logging, run_guarded
-
-SPIDERS = ("naver", "daum", "seoul", "naver_section", "daum_section", "list")
-SEARCH_PORTALS = ("naver", "daum", "seoul")
 
 UserError = UsageError  # the name this module used before crawler.errors
 
@@ -55,40 +53,12 @@ def crawl_settings(args: argparse.Namespace) -> Any:
 
 
 def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if spider == "list":
-        if not args.url:
-            raise UsageError("list needs --url (a section list page; repeat for several)")
-        out["url"] = ",".join(args.url)
-    elif spider == "naver_section":
-        if not args.section:
-            raise UsageError("naver_section needs --section (100..105 or 정치, 경제, …)")
-        out["section"] = args.section
-        if args.sub:
-            out["sub"] = args.sub
-        if args.date:
-            out["date"] = args.date.isoformat()
-    elif spider == "daum_section":
-        if not args.section:
-            raise UsageError(
-                "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
-            )
-        from datetime import date
-
-        from crawler.spiders.daum_section import section_url
-
-        try:
-            section_url(args.section, None, date.today())
-        except ValueError as e:  # an unknown section: a usage error, in one line
-            raise UsageError(f"--section: {e}") from None
-        out["section"] = args.section
-        if args.date:
-            out["date"] = args.date.isoformat()
-    else:
-        if not args.query:
-            raise UsageError(f"{spider} needs --query")
-        out["query"] = args.query
-        out["sort"] = args.sort
+    """The spider's keyword arguments from `sosik crawl`'s flags: its own (its class's
+    `cli_arguments`, which names a missing one), then the paging and window ones all share."""
+    try:
+        out: dict[str, Any] = _spider_class(spider).cli_arguments(args)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     if args.pages is not None:
         out["pages"] = args.pages
     for k in ("since", "until"):
@@ -99,8 +69,6 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
         out["articles"] = "0"
     if args.incremental:
         out["incremental"] = "1"
-    if args.layout and spider == "naver_section":
-        out["layout"] = args.layout
     return out
 
 
@@ -111,7 +79,7 @@ def run_crawl(args: argparse.Namespace) -> int:
     from db.connection import connect
     from db.runs import finish_run, start_run
 
-    spiders = list(SEARCH_PORTALS) if args.spider == "all" else [args.spider]
+    spiders = list(SEARCH_SPIDERS) if args.spider == "all" else [args.spider]
     if args.spider not in (*SPIDERS, "all"):
         raise UsageError(f"unknown spider {args.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
     per_spider = {name: spider_args(args, name) for name in spiders}
@@ -279,9 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser(
-        "crawl", help="run a spider (naver, daum, seoul, naver_section, daum_section, list, all)"
-    )
+    c = sub.add_parser("crawl", help=f"run a spider ({', '.join((*SPIDERS, 'all'))})")
     c.add_argument("spider")
     c.add_argument("--query", "-q")
     c.add_argument(

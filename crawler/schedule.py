@@ -31,10 +31,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from crawler.domain.dates import KST, parse_date_arg
+from crawler.domain.portals import SEARCH_SPIDERS, SECTION_SPIDERS
 from crawler.errors import UsageError
 
-SEARCH_PORTALS = ("naver", "daum", "seoul")
-SECTION_PORTALS = ("naver_section", "daum_section")
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -212,7 +211,7 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
     portals = _portals(_strings(d, "portal", "portals", label), label)
     queries = _strings(d, "query", "queries", label)
     sections = _strings(d, "section", "sections", label)
-    section_portals = [p for p in portals if p in SECTION_PORTALS]
+    section_portals = [p for p in portals if p in SECTION_SPIDERS]
     if section_portals:
         portal = section_portals[0]
         if len(portals) > 1:
@@ -228,7 +227,7 @@ def _parse_job(d: dict[str, Any], label: str) -> Job:
         if not queries:
             raise ScheduleError(f"{label}: {', '.join(portals)} needs `query` or `queries`")
         if sections:
-            raise ScheduleError(f"{label}: `section` is only for naver_section, daum_section")
+            raise ScheduleError(f"{label}: `section` is only for {', '.join(SECTION_SPIDERS)}")
     cron, interval = _when(d, label)
     pages = d.get("pages")
     if pages is not None and (not isinstance(pages, int) or isinstance(pages, bool) or pages < 0):
@@ -279,7 +278,7 @@ def _command_job(d: dict[str, Any], name: str, label: str) -> Job:
     if wrong:
         raise ScheduleError(f"{label}: command {command} takes no {', '.join(sorted(wrong))}")
     portals = _strings(d, "portal", "portals", label)
-    bad = set(portals) - set(SEARCH_PORTALS)
+    bad = set(portals) - set(SEARCH_SPIDERS)
     if bad:
         raise ScheduleError(f"{label}: unknown portal(s) {', '.join(sorted(bad))} for {command}")
     cron, every = _when(d, label)
@@ -325,19 +324,20 @@ def _strings(d: dict[str, Any], one: str, many: str, label: str) -> tuple[str, .
     return tuple(str(x).strip() for x in items)
 
 
+# What a job's `portal` may name: the portals table's search and section spiders, and "all".
+_PORTAL_NAMES = (*SEARCH_SPIDERS, "all", *SECTION_SPIDERS)
+
+
 def _portals(names: tuple[str, ...], label: str) -> tuple[str, ...]:
     if not names:
-        raise ScheduleError(
-            f"{label}: `portal` is required (naver, daum, seoul, all, naver_section, daum_section)"
-        )
+        raise ScheduleError(f"{label}: `portal` is required ({', '.join(_PORTAL_NAMES)})")
     out: list[str] = []
     for n in names:
-        expanded = SEARCH_PORTALS if n == "all" else (n,)
+        expanded = SEARCH_SPIDERS if n == "all" else (n,)
         for p in expanded:
-            if p not in (*SEARCH_PORTALS, *SECTION_PORTALS):
+            if p not in (*SEARCH_SPIDERS, *SECTION_SPIDERS):
                 raise ScheduleError(
-                    f"{label}: unknown portal {p!r}; one of naver, daum, seoul, all, "
-                    "naver_section, daum_section"
+                    f"{label}: unknown portal {p!r}; one of {', '.join(_PORTAL_NAMES)}"
                 )
             if p not in out:
                 out.append(p)
@@ -466,7 +466,7 @@ def crawl_commands(
     out: list[Crawl] = []
     targets: list[tuple[str, str | None, str | None]] = []
     for portal in job.portals:
-        if portal in SECTION_PORTALS:
+        if portal in SECTION_SPIDERS:
             targets += [(portal, None, s) for s in job.sections]
         else:
             targets += [(portal, q, None) for q in job.queries]

@@ -58,8 +58,8 @@ import scrapy
 from scrapy.http import Response
 
 from crawler.domain.dates import KST
+from crawler.domain.portals import site_key
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_list, parse_search
-from crawler.parsers.registry import site_key
 from crawler.schedule import read_toml
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import search_url, xhr_headers

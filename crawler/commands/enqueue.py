@@ -66,15 +66,16 @@ def start_job(ns: argparse.Namespace, settings: Any) -> Any:
     """The job of one `sosik crawl`-style invocation: run record, start requests, in Redis."""
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli import SEARCH_PORTALS, SPIDERS, spider_args
+    from crawler.cli import spider_args
     from crawler.distributed.config import LOCAL_ONLY, redis_url
     from crawler.distributed.jobs import enqueue
     from crawler.distributed.redisconn import Guard, RedisDown, client
+    from crawler.domain.portals import SEARCH_SPIDERS, SPIDERS
     from db.migrate import upgrade
 
     if ns.spider not in (*SPIDERS, "all"):
         raise CommandError(f"unknown spider {ns.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
-    spiders = list(SEARCH_PORTALS) if ns.spider == "all" else [ns.spider]
+    spiders = list(SEARCH_SPIDERS) if ns.spider == "all" else [ns.spider]
     per_spider = {name: spider_args(ns, name) for name in spiders}
     if len(spiders) == 1:
         run_args: dict[str, Any] = {k: v for k, v in per_spider[spiders[0]].items() if v != ""}

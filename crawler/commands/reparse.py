@@ -96,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
 
 def site_keys() -> list[str]:
     """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.archive)."""
-    from crawler.parsers.registry import SITES
+    from crawler.domain.portals import GENERIC, PORTALS
 
-    return [*SITES, "generic"]
+    return [*(p.key for p in PORTALS), GENERIC]
 
 
 def add_parser(sub: Any) -> None:

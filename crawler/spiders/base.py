@@ -68,6 +68,13 @@ class SosikSpider(scrapy.Spider):
 
     portal = ""
 
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider's own keyword arguments out of `sosik crawl`'s flags (an argparse
+        namespace); ValueError names a flag it needs. The paging and window flags every spider
+        shares are the CLI's."""
+        return {}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._own_record = RunRecord()  # used only without a database owner (bare tests)
@@ -246,6 +253,12 @@ class SearchSpider(SosikSpider):
 
     page_size = 10
     max_page = 0  # the portal pages no further than this; 0: no known limit
+
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.query:
+            raise ValueError(f"{cls.name} needs --query")
+        return {"query": args.query, "sort": args.sort}
 
     def __init__(self, query: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

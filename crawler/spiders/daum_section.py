@@ -110,6 +110,21 @@ class DaumSectionSpider(ListSpider):
     name = "daum_section"
     portal = "daum"
 
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.section:
+            raise ValueError(
+                "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
+            )
+        try:
+            section_url(args.section, None, date.today())
+        except ValueError as e:  # an unknown section: a usage error, in one line
+            raise ValueError(f"--section: {e}") from None
+        out: dict[str, Any] = {"section": args.section}
+        if args.date:
+            out["date"] = args.date.isoformat()
+        return out
+
     def __init__(self, section: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not section:
             raise ValueError(

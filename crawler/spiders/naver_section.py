@@ -85,6 +85,19 @@ class NaverSectionSpider(SosikSpider):
     name = "naver_section"
     portal = "naver"
 
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.section:
+            raise ValueError("naver_section needs --section (100..105 or 정치, 경제, …)")
+        out: dict[str, Any] = {"section": args.section}
+        if args.sub:
+            out["sub"] = args.sub
+        if args.date:
+            out["date"] = args.date.isoformat()
+        if args.layout:
+            out["layout"] = args.layout
+        return out
+
     def __init__(
         self,
         section: str | None = None,
