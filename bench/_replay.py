@@ -375,7 +375,7 @@ def crawl(
     import tempfile
     import time
 
-    from crawler.replay import ReplayServer
+    from crawler.middlewares.replay import ReplayServer
 
     first, last = site.day_range()
     with ReplayServer(site) as server:  # type: ignore[arg-type] - same match() API

@@ -77,7 +77,7 @@ def run_crawl(args: argparse.Namespace) -> int:
     from crawler.launch import finish, prepare_database
     from crawler.report import merge_runs
     from db.connection import connect
-    from db.runs import finish_run, start_run
+    from db.crawl_runs import finish_run, start_run
 
     spiders = list(SEARCH_SPIDERS) if args.spider == "all" else [args.spider]
     if args.spider not in (*SPIDERS, "all"):
@@ -89,7 +89,7 @@ def run_crawl(args: argparse.Namespace) -> int:
     if args.faults and not args.replay:
         raise UsageError("--faults needs --replay DIR (faults are injected by the replay server)")
     if args.replay:
-        from crawler.replay import FaultPlan, ReplayServer, load_replay
+        from crawler.middlewares.replay import FaultPlan, ReplayServer, load_replay
 
         try:
             store = load_replay(args.replay)
@@ -114,7 +114,7 @@ def run_crawl(args: argparse.Namespace) -> int:
         prepare_database(settings)
         run_id = None
         if len(spiders) > 1:
-            from crawler.runs import process_identity, this_host
+            from crawler.runrecord import process_identity, this_host
 
             with connect(settings.get("STORE_DATABASE_URL") or None) as conn:
                 first = per_spider[spiders[0]]
@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         metavar="SPEC",
         help="with --replay: inject faults, e.g. 5xx:rate=0.2:times=3,429:rate=0.1:after=5 "
-        "(kinds and keys: crawler/replay.py FaultPlan)",
+        "(kinds and keys: crawler/middlewares/replay.py FaultPlan)",
     )
     c.add_argument(
         "--fault-seed", type=int, default=0, metavar="N", help="which URLs --faults picks"

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from crawler.domain.outcomes import EXIT_CODES, Outcome, is_failure
-from crawler.progress import pages_fetched
-from crawler.runs import RunRecord, assess, json_stats
+from crawler.extensions.progress import pages_fetched
+from crawler.runrecord import RunRecord, assess, json_stats
 
 SEVERITY = {"ok": 0, "errors": 1, "failed": 2, "killed": 2, "degraded": 3}
 
@@ -60,7 +60,7 @@ class RunSummary:
 
 def merge_runs(crawlers: list[Any]) -> RunSummary:
     """One summary for the crawlers of one run: counters summed, the worst status wins."""
-    from crawler.database import run_context
+    from crawler.extensions.owner import run_context
 
     total: dict[str, Any] = {}
     record = RunRecord()

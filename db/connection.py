@@ -10,7 +10,7 @@ stop` stops it.
 Connections are autocommit: every write says where its transaction starts and ends with
 `with conn.transaction():`. Failures to reach the database raise `DatabaseUnavailable`, whose
 message is one line fit for a CLI to print without a traceback. A crawl's components share one
-`psycopg_pool` pool (`open_pool`), held by the crawl's database owner (crawler.database).
+`psycopg_pool` pool (`open_pool`), held by the crawl's database owner (crawler.extensions.owner).
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ from pipelines.prepare import EMPTY_BODY, clean_article
 class CleanPipeline:
     def __init__(self, stats, context: Any = None) -> None:  # noqa: ANN001
         self.stats = stats
-        self.context = context  # crawler.database.RunContext: such pages are named there
+        self.context = context  # crawler.extensions.owner.RunContext: such pages are named there
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         return cls(crawler.stats, run_context(crawler))
 

@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 
 from crawler.domain.items import ArticleItem, SearchHit
-from crawler.runs import RunRecord, this_host
+from crawler.runrecord import RunRecord, this_host
 from pipelines.writing import StoreOptions, write
 
 logger = logging.getLogger(__name__)
@@ -218,7 +218,7 @@ def write_back(
     None when another process holds the file. Raises when the database fails meanwhile; the
     file then stays for the next try. The caller must not hold the file open itself.
     """
-    from db.runs import add_to_run, finish_run
+    from db.crawl_runs import add_to_run, finish_run
 
     header = read_header(path)
     if header is None:

@@ -2,7 +2,7 @@
 
 Items are buffered and written by one writer at a time, in batches (STORE_BATCH_SIZE articles,
 hits first), at least every STORE_FLUSH_SECONDS and when the spider closes. Each batch runs on
-a database thread through the crawl's owner (crawler.database): the reactor keeps downloading
+a database thread through the crawl's owner (crawler.extensions.owner): the reactor keeps downloading
 and parsing while PostgreSQL works. What the database decides of each item is counted under its
 Outcome's stats (`store/inserted`, `store/updated`, `store/unchanged`, `dedupe/dropped_*`,
 `store/suspect`, `store/rejected`).
@@ -36,9 +36,9 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from crawler.database import DatabaseOwner
 from crawler.domain.items import ArticleItem, SearchHit
 from crawler.domain.outcomes import Outcome
+from crawler.extensions.owner import DatabaseOwner
 from pipelines.spill import write_back
 from pipelines.writing import Written, is_transient, one_line, write
 

@@ -45,12 +45,12 @@ def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
 class ValidatePipeline:
     def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:  # noqa: ANN001
         self.stats = stats
-        self.context = context  # crawler.database.RunContext: rejections are named there
+        self.context = context  # crawler.extensions.owner.RunContext: rejections are named there
         self.limits = limits or dict(LIMITS)
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         s = crawler.settings
         limits = {k: s.getint(f"VALIDATE_MAX_{k.upper()}", v) for k, v in LIMITS.items()}

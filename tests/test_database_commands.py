@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.runs import is_dead, process_identity, this_host
+from crawler.runrecord import is_dead, process_identity, this_host
 from db.connection import embedded_pgdata, sosik_home
+from db.crawl_runs import get_run, start_run
 from db.rows import CrawlRun
-from db.runs import get_run, start_run
 from tests.faults.database import temp_root
 
 REPO = Path(__file__).resolve().parents[1]

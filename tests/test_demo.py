@@ -15,7 +15,7 @@ from crawler.commands.demo import (
     what_to_see,
 )
 from crawler.domain.dates import KST
-from crawler.replay import Hit
+from crawler.middlewares.replay import Hit
 
 SERVER = "http://127.0.0.1:5000"
 

@@ -474,7 +474,7 @@ def run_canary(args: argparse.Namespace) -> int:
         state_path = default_state()
     server = None
     if args.replay:
-        from crawler.replay import ReplayServer, load_replay
+        from crawler.middlewares.replay import ReplayServer, load_replay
 
         try:
             server = ReplayServer(load_replay(args.replay)).start()

@@ -89,10 +89,10 @@ def _spill_status(out: Any) -> None:
 def _describe_database(url: str, out: Any) -> bool:
     import psycopg
 
-    from crawler.runs import reap_dead_runs
+    from crawler.runrecord import reap_dead_runs
     from db.connection import DatabaseUnavailable, connect
+    from db.crawl_runs import database_identity, running_runs
     from db.migrate import current_revision, head_revision
-    from db.runs import database_identity, running_runs
     from pipelines.spill import pending_runs, spill_dir
 
     try:
@@ -143,10 +143,10 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def flush_spill(args: argparse.Namespace) -> int:
-    from crawler.runs import reap_dead_runs
+    from crawler.runrecord import reap_dead_runs
     from db.connection import connect, database_url
+    from db.crawl_runs import database_identity
     from db.migrate import upgrade
-    from db.runs import database_identity
     from pipelines.spill import pending_files, pending_runs, read_header, spill_dir, write_back
     from pipelines.writing import one_line
 

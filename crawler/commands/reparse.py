@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def site_keys() -> list[str]:
-    """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.archive)."""
+    """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.middlewares.archive)."""
     from crawler.domain.portals import GENERIC, PORTALS
 
     return [*(p.key for p in PORTALS), GENERIC]

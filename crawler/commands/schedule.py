@@ -307,7 +307,7 @@ def _database() -> str:
 
 
 def _metrics(url: str) -> Any:
-    from crawler.metrics import SchedulerMetrics, setting
+    from crawler.extensions.metrics import SchedulerMetrics, setting
 
     port = setting(None, "SOSIK_METRICS_PORT")
     if not port:

@@ -31,7 +31,7 @@ def run_settings(run_id: int) -> dict[str, Any]:
 def open_run(database_url: str | None, spider: str, args: Mapping[str, Any]) -> int:
     """The job's run record, started ("running"); its id."""
     from db.connection import connect
-    from db.runs import start_run
+    from db.crawl_runs import start_run
 
     with connect(database_url) as conn:
         return start_run(conn, spider, dict(args))
@@ -46,7 +46,7 @@ def close_run(
 ) -> None:
     """Finish the job's run record once, with the rolled-up stats and errors."""
     from db.connection import connect
-    from db.runs import finish_run
+    from db.crawl_runs import finish_run
 
     with connect(database_url) as conn:
         finish_run(conn, run_id, status, dict(stats), list(errors))
@@ -54,7 +54,7 @@ def close_run(
 
 def get_run(database_url: str | None, run_id: int) -> Any:
     from db.connection import connect
-    from db.runs import get_run as _get_run
+    from db.crawl_runs import get_run as _get_run
 
     with connect(database_url) as conn:
         return _get_run(conn, run_id)
@@ -78,7 +78,7 @@ def assess(
     stats: Mapping[str, Any], n_errors: int, settings: Any
 ) -> tuple[str, list[str], str | None]:
     """The job's status from its rolled-up stats, as a single crawl's would be decided."""
-    from crawler.runs import assess as _assess
+    from crawler.runrecord import assess as _assess
 
     a = _assess(
         dict(stats),

@@ -8,7 +8,7 @@ several often for one site it has not met yet, so disallowed pages were fetched.
 waiter gets the parser from a relay that passes the result on.
 
 Installed in distributed crawlers (crawler/distributed/worker.py); local crawls have the same
-Scrapy bug and would want the same class in crawler/middlewares.py.
+Scrapy bug and would want the same class in crawler/middlewares/retry.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A broken page never crashes a crawl and never passes silently: NotAnArticle and ParseError are
 counted in stats (`parse/not_article`, `parse/error`), logged with the URL and named in the run
-record (the crawl's RunContext, crawler.database); download failures likewise (`fetch/error`).
+record (the crawl's RunContext, crawler.extensions.owner); download failures likewise (`fetch/error`).
 Every failure is kept, in the record's compact form; a page that is not an article is named as
 a note, not a failure.
 """
@@ -29,7 +29,7 @@ from crawler.parsers import (
     parse_list,
     parse_search,
 )
-from crawler.runs import RunRecord
+from crawler.runrecord import RunRecord
 
 ARTICLE_PRIORITY = 10
 
@@ -115,7 +115,7 @@ class SosikSpider(scrapy.Spider):
     @property
     def run_record(self) -> RunRecord:
         """Where this crawl names its pages: the run context's record (every URL kept)."""
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         ctx = run_context(self.crawler) if getattr(self, "crawler", None) else None
         return ctx.record if ctx is not None else self._own_record
@@ -170,7 +170,7 @@ class SosikSpider(scrapy.Spider):
         """
         if not self.incremental or not hits:
             return False
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         ctx = run_context(self.crawler)
         if ctx is None or ctx.known_hits is None or not ctx.incremental_stop:

@@ -21,7 +21,7 @@ from db.articles import (
     store_articles,
     store_search_hits,
 )
-from db.runs import start_run
+from db.crawl_runs import start_run
 from tests.db.factories import (
     BODY,
     KST,

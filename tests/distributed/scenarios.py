@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import psycopg
 import redis
 
-from crawler.replay import ReplayServer
+from crawler.middlewares.replay import ReplayServer
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO / "bench") not in sys.path:

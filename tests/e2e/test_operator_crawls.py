@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from crawler.runs import iter_errors
+from crawler.runrecord import iter_errors
 from tests.e2e.replaykit import REPO, crawl
 from tests.ops import opskit as kit
 

@@ -16,7 +16,7 @@ import pytest
 
 from crawler.domain.outcomes import is_failure
 from crawler.domain.urls import canonical_url
-from crawler.runs import iter_errors
+from crawler.runrecord import iter_errors
 from tests.conftest import require_corpus
 from tests.faults import database as faults
 from tests.faults.table import print_table

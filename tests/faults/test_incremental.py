@@ -3,7 +3,7 @@ same crawl ended with losses: it pages on and fetches what that run missed."""
 
 from __future__ import annotations
 
-from db.runs import finish_run, recent_runs, start_run
+from db.crawl_runs import finish_run, recent_runs, start_run
 from tests.ops import opskit as kit
 from tests.ops.opskit import QUERY, page_url
 

@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from bench._replay import SID1, SID2, SyntheticSite
-from crawler.replay import ReplayServer
-from crawler.runs import iter_errors
+from crawler.middlewares.replay import ReplayServer
+from crawler.runrecord import iter_errors
 from tests.ops import opskit as kit
 from tests.ops.test_operations import wait_for
 

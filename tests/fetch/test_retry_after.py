@@ -14,7 +14,7 @@ import pytest
 
 from bench._replay import SyntheticSite
 from crawler.domain.urls import canonical_url
-from crawler.replay import ReplayServer
+from crawler.middlewares.replay import ReplayServer
 from tests.faults.network import crawl_site
 
 pytestmark = pytest.mark.e2e

@@ -12,6 +12,7 @@ from crawler.domain.items import SearchHit
 from crawler.schedule import parse_schedule
 from db.articles import store_search_hits
 from db.connection import connect
+from db.crawl_runs import finish_run, get_run, start_run
 from db.jobs import (
     job_holder,
     job_lock,
@@ -22,7 +23,6 @@ from db.jobs import (
     lease_name,
 )
 from db.locks import release_lease, renew_lease, try_lease
-from db.runs import finish_run, get_run, start_run
 from tests.ops.opskit import free_port
 
 

@@ -3,7 +3,7 @@
 `start_run` when the crawl opens (status `running`, with the process's pid, host and identity),
 `heartbeat` while it runs (its stats and errors so far), `finish_run` when it closes (`ok`,
 `errors`, `degraded`, `failed`). A run still `running` whose process is gone is marked `killed`
-by the next command (crawler.runs.reap_dead_runs) with what its last heartbeat recorded.
+by the next command (crawler.runrecord.reap_dead_runs) with what its last heartbeat recorded.
 Stats are stored as JSON; datetimes and other non-JSON values are written as strings.
 """
 

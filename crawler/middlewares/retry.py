@@ -210,7 +210,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
-        from crawler.database import DatabaseOwner
+        from crawler.extensions.owner import DatabaseOwner
 
         owner = DatabaseOwner.find(crawler)
         if owner is not None:  # abandoned retries reach the run record before it is closed

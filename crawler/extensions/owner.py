@@ -11,7 +11,7 @@ an awaitable: the reactor thread never waits on PostgreSQL (docs/concurrency.md)
 The run row: opened at `spider_opened` (with the process's pid, host and identity, after
 writing back any pending spill file of this database and marking `killed` the runs whose
 process is gone), kept alive by a heartbeat carrying the stats and errors so far, and closed at
-`spider_closed`, always: `ok`, `errors`, `degraded` or `failed` (crawler.runs.assess). When the
+`spider_closed`, always: `ok`, `errors`, `degraded` or `failed` (crawler.runrecord.assess). When the
 database is down at that moment, the run's end goes to the spill file with the items the store
 could not write, and the next crawl or `sosik db flush-spill` records it.
 
@@ -42,7 +42,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from crawler.domain.dates import KST
 from crawler.domain.keys import digest64
 from crawler.domain.urls import canonical_url
-from crawler.runs import (
+from crawler.runrecord import (
     Assessment,
     RunRecord,
     assess,
@@ -191,7 +191,7 @@ class DatabaseOwner:
         if owner is None:
             raise RuntimeError(
                 "sosik's database owner is not enabled: add "
-                "'crawler.database.DatabaseOwner' to EXTENSIONS"
+                "'crawler.extensions.owner.DatabaseOwner' to EXTENSIONS"
             )
         return owner
 
@@ -257,9 +257,9 @@ class DatabaseOwner:
 
     def _open(self, conn: Any, incremental: bool, search: tuple[str, str]) -> None:
         """On a database thread: write back pending spills, reap dead runs, open the run."""
+        from db.crawl_runs import crawl_key, database_identity, previous_run, start_run
         from db.hits import known_hit_urls
         from db.reads import urls_seen_since
-        from db.runs import crawl_key, database_identity, previous_run, start_run
 
         ctx = self.context
         ctx.database = database_identity(conn)
@@ -313,7 +313,7 @@ class DatabaseOwner:
             )
 
     async def _heartbeat(self) -> None:
-        from db.runs import heartbeat
+        from db.crawl_runs import heartbeat
 
         ctx = self.context
         record = ctx.record
@@ -329,7 +329,7 @@ class DatabaseOwner:
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
         """Close the run, always: in the database, else in the spill file."""
-        from db.runs import finish_run
+        from db.crawl_runs import finish_run
 
         if self._beat is not None and self._beat.running:
             self._beat.stop()

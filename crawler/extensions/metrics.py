@@ -254,7 +254,7 @@ class Metrics:
 
     def spider_closed(self, spider: Any, reason: str) -> Any:
         ep = self.endpoint
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         ctx = run_context(self.crawler)  # the owner assessed the run before this handler ran
         assessment = ctx.assessment if ctx is not None else None

@@ -205,7 +205,7 @@ def reap_dead_runs(
     `skip`: runs whose end waits in a spill file on this host (`sosik db flush-spill` records
     it). A killed run keeps the stats and errors of its last heartbeat.
     """
-    from db.runs import mark_killed, running_runs
+    from db.crawl_runs import mark_killed, running_runs
 
     skipped = set(skip)
     killed = []

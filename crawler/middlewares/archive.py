@@ -21,9 +21,9 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.database import DatabaseOwner
 from crawler.domain.dates import KST
 from crawler.domain.portals import site_key
+from crawler.extensions.owner import DatabaseOwner
 
 logger = logging.getLogger(__name__)
 
