@@ -113,7 +113,7 @@ def score(
     """Scores of one contender on one page, and its error (a failure scores 0 everywhere)."""
     try:
         item = fn(url, body)
-    except Exception as e:  # noqa: BLE001 - a contender failing is its result, not ours
+    except Exception as e:
         message = " ".join(str(e).replace("*", " ").split())
         return dict.fromkeys(FIELDS, 0.0), f"{type(e).__name__}: {message}"
     item = {**item, "published_at": _published(item.get("published_at"))}

@@ -178,7 +178,7 @@ def stop_embedded(pgdata: Path | None = None, timeout: float = 60) -> bool:
         pgserver.pg_ctl(
             ["-w", "-m", "fast", "stop"], pgdata=status.pgdata, user=user, timeout=timeout
         )
-    except Exception as exc:  # noqa: BLE001 - CalledProcessError, TimeoutExpired: one line
+    except Exception as exc:
         raise DatabaseUnavailable(
             f"cannot stop the embedded PostgreSQL in {status.pgdata}: {exc}"
         ) from exc

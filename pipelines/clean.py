@@ -12,17 +12,17 @@ from pipelines.prepare import EMPTY_BODY, clean_article
 
 
 class CleanPipeline:
-    def __init__(self, stats, context: Any = None) -> None:  # noqa: ANN001
+    def __init__(self, stats, context: Any = None) -> None:
         self.stats = stats
         self.context = context  # crawler.extensions.owner.RunContext: such pages are named there
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         from crawler.extensions.owner import run_context
 
         return cls(crawler.stats, run_context(crawler))
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    def process_item(self, item, spider=None):
         if isinstance(item, ArticleItem):
             cleaned = clean_article(item)
             if not cleaned.body:

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 class DedupePipeline:
-    def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:  # noqa: ANN001
+    def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:
         self.stats = stats
         self.prefilter = prefilter
         # digests of (URL, text, every URL) of the most recent items only: repeats within a run
@@ -31,7 +31,7 @@ class DedupePipeline:
         self.window = window
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         s = crawler.settings
         return cls(
             crawler.stats,
@@ -39,7 +39,7 @@ class DedupePipeline:
             s.getint("DEDUPE_PREFILTER_WINDOW", 10_000),
         )
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    def process_item(self, item, spider=None):
         if not isinstance(item, ArticleItem):
             return item
         with_keys(item)

@@ -82,7 +82,7 @@ class SpillFile:
     def __init__(self, directory: Path, database: str, run_id: int | None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"run-{run_id or 0}-{os.getpid()}-{next(_serial)}.jsonl"
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held until close
+        self._fh = open(self.path, "a", encoding="utf-8")
         fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.items = 0
         header = {
@@ -223,7 +223,7 @@ def write_back(
     header = read_header(path)
     if header is None:
         return None
-    fh = open(path, encoding="utf-8")  # noqa: SIM115 - the lock lives as long as the handle
+    fh = open(path, encoding="utf-8")
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -81,18 +81,18 @@ class StorePipeline:
         self._timer: Any = None
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         return cls(crawler)
 
     # -- Scrapy's side -------------------------------------------------------------------------
-    def open_spider(self, spider=None) -> None:  # noqa: ANN001
+    def open_spider(self, spider=None) -> None:
         from twisted.internet import task
 
         self._writer = deferred_from_coro(self._write_loop())
         self._timer = task.LoopingCall(self._tick)
         self._timer.start(min(1.0, self.flush_seconds), now=False)
 
-    async def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    async def process_item(self, item, spider=None):
         if isinstance(item, SearchHit):
             self.hits.append(item)
         elif isinstance(item, ArticleItem):
@@ -109,7 +109,7 @@ class StorePipeline:
             await self._wait_for_room()
         return item
 
-    async def close_spider(self, spider=None) -> None:  # noqa: ANN001
+    async def close_spider(self, spider=None) -> None:
         self.closing = True
         if self._timer is not None and self._timer.running:
             self._timer.stop()
@@ -274,7 +274,7 @@ class StorePipeline:
                 ctx.spill = None
             try:
                 done = await self.owner.run(write_back, path, ctx.store_options(), record_run=False)
-            except Exception as exc:  # noqa: BLE001 - the file stays; named at close
+            except Exception as exc:
                 logger.warning("writing back %s failed: %s", path, one_line(exc))
                 return
             if done is None:

@@ -33,7 +33,7 @@ from pipelines.prepare import LIMITS, missing_fields, problems
 logger = logging.getLogger(__name__)
 
 
-def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
+def count_coverage(stats, item: ArticleItem) -> None:
     """Per parser, how many items carry each core field: the layout-drift alarm's input."""
     parser = item.parser.split("/")[0] or item.portal
     stats.inc_value(f"coverage/{parser}/items")
@@ -43,20 +43,20 @@ def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
 
 
 class ValidatePipeline:
-    def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:  # noqa: ANN001
+    def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:
         self.stats = stats
         self.context = context  # crawler.extensions.owner.RunContext: rejections are named there
         self.limits = limits or dict(LIMITS)
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         from crawler.extensions.owner import run_context
 
         s = crawler.settings
         limits = {k: s.getint(f"VALIDATE_MAX_{k.upper()}", v) for k, v in LIMITS.items()}
         return cls(crawler.stats, run_context(crawler), limits)
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    def process_item(self, item, spider=None):
         if isinstance(item, ArticleItem):
             count_coverage(self.stats, item)  # before any drop: drops are what it measures
         if not isinstance(item, ArticleItem | SearchHit):

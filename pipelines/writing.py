@@ -41,7 +41,7 @@ def is_transient(exc: BaseException) -> bool:
     try:
         from psycopg_pool import PoolTimeout
     except ImportError:  # pragma: no cover - psycopg_pool is a dependency
-        PoolTimeout = ()  # type: ignore[assignment]  # noqa: N806
+        PoolTimeout = ()  # type: ignore[assignment]
     if isinstance(exc, PoolTimeout):
         return True
     if not isinstance(exc, psycopg.Error):

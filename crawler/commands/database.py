@@ -162,7 +162,7 @@ def flush_spill(args: argparse.Namespace) -> int:
         for path in files:
             try:
                 done = write_back(conn, path)
-            except Exception as e:  # noqa: BLE001 - the file stays; one line per file
+            except Exception as e:
                 failed += 1
                 print(f"sosik: could not write back {path}: {one_line(e)}", file=sys.stderr)
                 continue

@@ -213,7 +213,7 @@ class Metrics:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         s = crawler.settings
         port = setting(s, "SOSIK_METRICS_PORT")
         if not port:
@@ -293,7 +293,7 @@ class _JobCollector:
             for job, ts in sorted(self.read().items()):
                 g.add_metric([job], ts)
             up = 1
-        except Exception as e:  # noqa: BLE001 - a scrape must answer even without a database
+        except Exception as e:
             logger.warning("metrics: could not read crawl_runs: %s", e)
             up = 0
         yield g

@@ -323,7 +323,7 @@ class DatabaseOwner:
         stats = json_stats(self.crawler.stats.get_stats()) if ctx.owned else None
         try:
             await self.run(heartbeat, ctx.run_id, stats, errors)
-        except Exception as exc:  # noqa: BLE001 - a missed heartbeat is not worth a crash
+        except Exception as exc:
             self._beat_errors = -1
             logger.warning("heartbeat of run %s failed: %s", ctx.run_id, one_line(exc))
 
@@ -343,7 +343,7 @@ class DatabaseOwner:
         for closer in self._closers:
             try:
                 await closer()
-            except Exception:  # noqa: BLE001 - the run must be closed whatever a closer did
+            except Exception:
                 logger.exception("closing a database component failed")
         stats = self.crawler.stats.get_stats()
         ctx.assessment = self._assess(reason)
@@ -457,7 +457,7 @@ class ResumeFilter:
             if not self._skip(r):
                 yield r
 
-    def process_spider_output(self, response: Any, result: Iterable[Any], spider: Any = None):  # noqa: ANN201
+    def process_spider_output(self, response: Any, result: Iterable[Any], spider: Any = None):
         for r in result:
             if not self._skip(r):
                 yield r

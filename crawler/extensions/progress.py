@@ -179,7 +179,7 @@ class Progress:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         s = crawler.settings
         if not s.getbool("SOSIK_PROGRESS", True):
             raise NotConfigured  # switched off; nothing to log

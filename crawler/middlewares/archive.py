@@ -47,10 +47,10 @@ class ArchiveMiddleware:
         self.owner.on_close(self.close)
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
+    def process_response(self, request, response, spider=None):
         if request.meta.get("dont_obey_robotstxt") or response.url.endswith("/robots.txt"):
             return response
         self.pending.append(
@@ -88,7 +88,7 @@ class ArchiveMiddleware:
                         n = await self.owner.run(archive_pages, pages)
                         self.crawler.stats.inc_value("archive/pages", n)
                         break
-                    except Exception as e:  # noqa: BLE001 - archiving must never stop a crawl
+                    except Exception as e:
                         if attempt == 1:
                             await sleep(1.0)
                             continue

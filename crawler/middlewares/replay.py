@@ -416,14 +416,14 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 reply = server.reply(unwrap(self.path))
                 try:
                     server.send(self, reply)
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (too large, timeout)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 logger.debug("replay: " + format, *args)
 
         self._httpd = _QuietServer((host, port), Handler)
@@ -589,10 +589,10 @@ class ReplayMiddleware:
         self.base = base.rstrip("/") if base else None
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy's factory
+    def from_crawler(cls, crawler):
         return cls(crawler.settings.get("REPLAY_URL"))
 
-    def process_request(self, request, spider=None):  # noqa: ANN001, ANN201
+    def process_request(self, request, spider=None):
         # A request already sent here passes; a redirect's (real URL, old meta) goes round again.
         if not self.base or request.url.startswith(self.base + PREFIX):
             return None
@@ -606,7 +606,7 @@ class ReplayMiddleware:
             url=wrap(self.base, request.url), meta=meta, headers=headers, dont_filter=True
         )
 
-    def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
+    def process_response(self, request, response, spider=None):
         original = request.meta.get("replay_original")
         if original:
             return response.replace(url=original)

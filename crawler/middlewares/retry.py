@@ -205,7 +205,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         self.parked: dict[int, tuple[Request, CallLaterResult]] = {}
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy's factory
+    def from_crawler(cls, crawler):
         mw = super().from_crawler(crawler)
         crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
@@ -217,7 +217,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             owner.on_close(mw._abandon_async)
         return mw
 
-    def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
+    def process_response(self, request, response, spider=None):
         stats = self.crawler.stats
         if response.status in self.retry_http_codes:
             if request.meta.get("dont_retry", False):
@@ -251,7 +251,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         logger.info("%s is cut short (%s); retry in %.1fs", url, cut, wait)
         return self.later(retry, wait)
 
-    def process_exception(self, request, exception, spider=None):  # noqa: ANN001, ANN201
+    def process_exception(self, request, exception, spider=None):
         result = super().process_exception(request, exception)
         if result is not None:
             return result

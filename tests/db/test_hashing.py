@@ -54,7 +54,7 @@ def test_simhash_is_a_stable_signed_64_bit_int() -> None:
         lambda t: t + " 홍길동 기자",  # byline
     ],
 )
-def test_lightly_edited_copies_are_within_3_bits(edit) -> None:  # noqa: ANN001
+def test_lightly_edited_copies_are_within_3_bits(edit) -> None:
     assert hamming(simhash64(BODY), simhash64(edit(BODY))) <= 3
 
 

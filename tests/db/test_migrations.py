@@ -127,7 +127,7 @@ def _upgrade_quietly(url: str) -> None:
 
     try:
         migrate.upgrade(url)
-    except BaseException:  # noqa: BLE001 - the child reports and exits non-zero
+    except BaseException:
         traceback.print_exc(file=sys.stderr)
         os._exit(1)
     os._exit(0)

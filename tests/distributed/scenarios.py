@@ -167,7 +167,7 @@ class Cluster:
             sys.executable, "-m", "crawler.cli", "worker", "--name", name,
             "--idle-timeout", str(idle), "--log-level", "INFO", *self.sets(settings),
         ]  # fmt: skip
-        err = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed in kill_all()
+        err = open(self.logs / f"{name}.log", "wb")
         self.files.append(err)
         self.workers[name] = subprocess.Popen(
             cmd, cwd=REPO, env=self.env(), stdout=subprocess.DEVNULL, stderr=err

@@ -99,7 +99,7 @@ class Recorder:
         agents = self.agents = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 agents.append(self.headers.get("User-Agent", ""))
                 self.send_response(404)
                 self.send_header("Content-Length", "0")

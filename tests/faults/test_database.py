@@ -64,7 +64,7 @@ def home(root: Path, name: str) -> Path:
     return root / "homes" / name
 
 
-def show(row) -> None:  # noqa: ANN001
+def show(row) -> None:
     print_table([row], sys.stdout)
 
 

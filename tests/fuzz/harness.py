@@ -66,7 +66,7 @@ def run_case(case: Case, tally: Tally, *, strict: bool, limit: float = MAX_SECON
             outcome = "NotAnArticle"
         except ParseError:
             outcome = "ParseError"
-        except Exception as e:  # noqa: BLE001 - that is what the fuzz looks for
+        except Exception as e:
             outcome = "unexpected"
             tally.unexpected.append(
                 {

@@ -34,7 +34,7 @@ def page(url: str) -> Page:
     return Page(url=url, body=(SITE / site()[url]).read_bytes())
 
 
-def keys_of(url: str):  # noqa: ANN201
+def keys_of(url: str):
     """The article as the store sees it: cleaned, with its duplicate keys."""
     return with_keys(clean_article(parse_article(page(url))))
 
