@@ -50,7 +50,7 @@ TOP = (
     "crawler.launch",
     "crawler.errors",
     "crawler.arguments",
-    "crawler.schedule",
+    "crawler.scheduler",
     "crawler.settings",
     "crawler.report",
     "crawler.distributed",

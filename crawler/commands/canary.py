@@ -60,7 +60,7 @@ from scrapy.http import Response
 from crawler.domain.dates import KST
 from crawler.domain.portals import site_key
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_list, parse_search
-from crawler.schedule import read_toml
+from crawler.scheduler.jobs import read_toml
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import search_url, xhr_headers
 from crawler.spiders.naver_section import section_url

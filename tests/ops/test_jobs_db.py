@@ -6,10 +6,11 @@ import time
 import urllib.request
 from datetime import datetime
 
-from crawler.commands.schedule import Scheduler, _metrics
+from crawler.commands.schedule import _metrics
 from crawler.domain.dates import KST
 from crawler.domain.items import SearchHit
-from crawler.schedule import parse_schedule
+from crawler.scheduler.jobs import parse_schedule
+from crawler.scheduler.runner import Scheduler
 from db.articles import store_search_hits
 from db.connection import connect
 from db.crawl_runs import finish_run, get_run, start_run

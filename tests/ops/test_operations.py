@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crawler.commands.schedule import EX_TEMPFAIL, Scheduler
 from crawler.domain.dates import KST
 from crawler.domain.urls import canonical_url
 from crawler.parsers import Page, parse_search
-from crawler.schedule import load_schedule
+from crawler.scheduler.jobs import load_schedule
+from crawler.scheduler.runner import EX_TEMPFAIL, Scheduler
 from db.crawl_runs import recent_runs
 from db.jobs import known_urls, last_job_starts
 from tests.ops import opskit as kit

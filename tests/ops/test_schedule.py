@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.domain.dates import KST
-from crawler.schedule import (
+from crawler.scheduler.jobs import (
     ScheduleError,
     crawl_commands,
     due_jobs,
