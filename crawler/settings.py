@@ -1,7 +1,7 @@
 """Scrapy settings for sosik: polite by default, every component's own prefixed settings.
 
 Operators override any of these with `sosik crawl … -s NAME=VALUE` or `SOSIK_*` environment
-variables read in crawler.cli.
+variables read in crawler.launch (apply_environment).
 """
 
 from __future__ import annotations

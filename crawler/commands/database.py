@@ -1,4 +1,5 @@
-"""`sosik db status`, `sosik db stop`, `sosik db flush-spill`: the database as an operator sees it.
+"""`sosik db`: upgrade, downgrade and url (the schema through Alembic), and status, stop and
+flush-spill, the database as an operator sees it:
 
 - status: which database (DATABASE_URL, or the embedded server and where its data lives, and
   whether it runs; it is never started to answer), the schema revision, running and killed
@@ -19,6 +20,7 @@ import sys
 from typing import Any
 
 from crawler.commands import CommandError
+from crawler.errors import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -186,3 +188,36 @@ def flush_spill(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError as AlembicError
+
+    from db.connection import database_url
+    from db.migrate import downgrade, upgrade
+
+    if args.action in ("status", "stop", "flush-spill"):
+        return run(args)
+    try:
+        if args.action == "url":
+            print(database_url())
+        elif args.action == "upgrade":
+            upgrade(None, args.revision or "head")
+            print("database schema is at", args.revision or "head", file=sys.stderr)
+        elif args.action == "downgrade":
+            if not args.revision:
+                raise UsageError("db downgrade needs a revision (e.g. base or -1)")
+            downgrade(None, args.revision)
+    except AlembicError as e:  # a revision that does not exist, mostly
+        raise UsageError(f"db {args.action} {args.revision or 'head'}: {e}") from None
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """`sosik db`'s arguments."""
+    d = sub.add_parser("db", help="database: upgrade, downgrade, url, status, stop, flush-spill")
+    d.add_argument(
+        "action", choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill")
+    )
+    d.add_argument("revision", nargs="?")
+    d.set_defaults(func=run_db)

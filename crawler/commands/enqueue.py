@@ -49,7 +49,7 @@ def run_enqueue(args: argparse.Namespace) -> int:
         raise CommandError(
             "enqueue takes no --replay (the workers need the site): use -s REPLAY_URL"
         )
-    from crawler.cli import crawl_settings
+    from crawler.commands.crawl import crawl_settings
 
     settings = crawl_settings(ns)
     job = start_job(ns, settings)
@@ -66,7 +66,7 @@ def start_job(ns: argparse.Namespace, settings: Any) -> Any:
     """The job of one `sosik crawl`-style invocation: run record, start requests, in Redis."""
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli import spider_args
+    from crawler.commands.crawl import spider_args
     from crawler.distributed.config import LOCAL_ONLY, redis_url
     from crawler.distributed.jobs import enqueue
     from crawler.distributed.redisconn import Guard, RedisDown, client
