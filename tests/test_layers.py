@@ -54,6 +54,7 @@ TOP = (
     "crawler.settings",
     "crawler.report",
     "crawler.distributed",
+    "crawler.web",  # the readers' web service (another branch)
 )
 
 
