@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 BUDGET_MIDDLEWARE = "crawler.distributed.budget.BudgetMiddleware"
 NO_START_MIDDLEWARE = "crawler.distributed.worker.NoStartMiddleware"
-ROBOTS_MIDDLEWARE = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
-SHARED_ROBOTS_MIDDLEWARE = "crawler.distributed.robots.SharedRobotsTxtMiddleware"
 
 
 class NoStartMiddleware:
@@ -57,8 +55,6 @@ def distributed_settings(settings: Any, job: str, run_id: int, worker: str) -> N
         settings.set(name, value, "cmdline")
     dm = settings.getdict("DOWNLOADER_MIDDLEWARES")
     dm[BUDGET_MIDDLEWARE] = 960  # after the replay rewrite: the last thing before the download
-    dm[ROBOTS_MIDDLEWARE] = None
-    dm[SHARED_ROBOTS_MIDDLEWARE] = 100
     settings.set("DOWNLOADER_MIDDLEWARES", dm, "cmdline")
     sm = settings.getdict("SPIDER_MIDDLEWARES")
     sm[NO_START_MIDDLEWARE] = 0

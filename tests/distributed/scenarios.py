@@ -58,19 +58,6 @@ def legacy_layout() -> list[str]:
     return ["--layout", "legacy"]
 
 
-class TimedServer(ReplayServer):
-    """The replay server, keeping when each request arrived (its own clock, monotonic)."""
-
-    def __init__(self, store: Any) -> None:
-        super().__init__(store)
-        self.times: list[tuple[float, str]] = []
-
-    def answer(self, original: str) -> tuple[int, dict[str, str], bytes]:
-        with self._lock:
-            self.times.append((time.monotonic(), original))
-        return super().answer(original)
-
-
 class SlowSite:
     """A site whose article pages take `latency` seconds (so workers hold requests a while),
     with a robots.txt for some hosts."""
@@ -299,7 +286,7 @@ def distributed_crawl(
     if problems:
         raise RuntimeError(f"synthetic site: {problems}")
     cluster = Cluster(db_url, redis_url, prefix, logs)
-    server = TimedServer(SlowSite(site, latency, robots)).start()
+    server = ReplayServer(SlowSite(site, latency, robots)).start()
     if inject:
         server.inject(*inject)
     notes = ""
@@ -351,7 +338,7 @@ def distributed_crawl(
         counts,
         codes,
         cluster.worker_stats(),
-        list(server.times),
+        [(hit.at, hit.url) for hit in server.hits()],
         time.monotonic() - t0,
         killed,
         notes,

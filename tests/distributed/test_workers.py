@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from crawler.replay import ReplayServer
+from crawler.runs import iter_errors
 from tests.conftest import require_corpus
 from tests.distributed.redisfix import RedisServer, new_prefix
 from tests.distributed.scenarios import (
     REPO,
     Cluster,
-    TimedServer,
     _replay,
     describe,
     distributed_crawl,
@@ -176,8 +177,12 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     robots = Counter(u for u in run.requests.elements() if u.endswith("/robots.txt"))
     assert robots and max(robots.values()) <= 2, robots
     assert not [u for u in run.article_urls if urlsplit(u).hostname == blocked], why
-    refused = [e for e in run.run["errors"] if urlsplit(e["url"]).hostname == blocked]
-    assert refused and all("robots" in e["reason"].lower() for e in refused), why
+    refused = [
+        (url, reason)
+        for _, url, reason in iter_errors(run.run["errors"])
+        if urlsplit(url).hostname == blocked
+    ]
+    assert refused and all("robots" in reason.lower() for _, reason in refused), why
     assert run.stored == 80 - len(refused) and run.stored_twice == 0, why
     assert run.run["status"] == "errors", why  # refusals are failures, named with their URL
 
@@ -192,7 +197,7 @@ def test_crawl_distributed_is_enqueue_and_a_worker_and_queue_shows_the_job(
     site = _replay.SyntheticSite(20)
     cluster = Cluster(fresh_db, url, prefix, tmp_path / "logs")
     first, last = site.day_range()
-    with TimedServer(site) as server:
+    with ReplayServer(site) as server:
         p = subprocess.run(
             [
                 sys.executable, "-m", "crawler.cli", "crawl", "naver_section",
