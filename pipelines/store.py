@@ -30,7 +30,8 @@ request only then): every item handed to `process_item` gets the next number (`h
 or finally refused (the database or a bug: named in the run record, nothing more will happen
 to it). An item in a spill file is not durable: the file is on this host only, and written
 back only if the database answers again (then its items are settled). `write_soon()` asks the
-writer for a batch now, whatever its size, without waiting for it.
+writer for a batch now, whatever its size, or with nothing buffered to try writing back its
+spill files, without waiting for it.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ class StorePipeline:
     def write_soon(self) -> None:
         """Write what the buffer holds now, whatever its size (does not wait for it)."""
         self._soon = True
-        if self._due():
+        if self._due() or self.spilled:
             self._wakeup()
 
     # -- the writer ------------------------------------------------------------------------------
@@ -240,6 +241,11 @@ class StorePipeline:
                 if not self._due():
                     if self.closing:
                         return
+                    if self._soon and self.spilled:
+                        # asked for durability with nothing new to write: try the spill
+                        self._soon = False
+                        await self._write_back_own()
+                        continue
                     self._wake = Deferred()
                     await maybe_deferred_to_future(self._wake)
                     continue
