@@ -125,6 +125,7 @@ class Worker:
 
     def shutdown(self, why: str) -> None:
         """Take no new work, let every crawler finish what it holds, then stop."""
+        from scrapy.utils.defer import deferred_from_coro
         from twisted.internet import defer
 
         if self.stopping:
@@ -136,7 +137,7 @@ class Worker:
             scheduler = getattr(crawler.engine, "scheduler", None) if crawler.engine else None
             if scheduler is not None:
                 scheduler.draining = True
-            stops.append(crawler.stop())
+            stops.append(deferred_from_coro(crawler.stop_async()))
         d = defer.DeferredList(stops)
         d.addBoth(lambda _: self._stop_reactor())
 
