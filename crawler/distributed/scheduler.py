@@ -15,9 +15,10 @@ deletes the queue or the fingerprints, scrapy-redis #45/#107):
   reactor). Acknowledgements go every `DISTRIBUTED_ACK_INTERVAL`, in one Redis transaction
   with this worker's stats and named failures since the last one; ids that wait longer for
   the store ask it to write now. Leases are renewed every third of
-  `DISTRIBUTED_LEASE_SECONDS`. A crawler whose only remaining ids wait for items the store
-  no longer holds in memory (the database is down: they are in a spill file) may close; those
-  ids are not acknowledged, their leases run out and another worker does them again.
+  `DISTRIBUTED_LEASE_SECONDS`. Ids whose items went to the store's spill file (the database
+  was down past STORE_RETRY_SECONDS) wait, the store being asked to write the file back; a
+  worker stopped before that (SIGTERM) does not acknowledge them: their leases run out and
+  another worker does them again.
 - Children before acknowledgement. Requests a callback yields go to an outbox, pushed to Redis
   at the end of the reactor turn (dupefilter check and push are one Lua script), and always
   before the request that yielded them is acknowledged.
@@ -212,7 +213,7 @@ class FrontierScheduler(Scheduler):
     async def _finish(self) -> None:
         """At spider_closed, once every component has named what it lost (the owner's
         closers): the last stats and failures into the job, the ids whose items never became
-        durable back to the queue, and the job's run record closed if this was the end."""
+        durable left to lease expiry, and the job's run record closed if this was the end."""
         self._ack_cycle()
         if self.completed:
             # its items are in a spill file at best: done again by whoever can store them,
@@ -368,7 +369,8 @@ class FrontierScheduler(Scheduler):
         return {r.meta[META_TOKEN] for r in mw.parked_requests() if META_TOKEN in r.meta}
 
     def _awaiting_store(self) -> bool:
-        """Finished ids whose items the store still holds in memory (they will be durable)."""
+        """Finished ids whose items the store still holds in memory (they will be durable).
+        Those in a spill file keep the frontier busy all the same (their leases are held)."""
         return bool(self.completed) and self.durability.settling()
 
     def _reap(self) -> None:
