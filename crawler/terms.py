@@ -109,13 +109,14 @@ def bigrams(run: str, start: int = 0) -> Iterator[Term]:
         yield Term(run[i : i + 2], start + i, False)
 
 
-def segment_terms(segment: str) -> list[Term]:
-    """Every index term of one normalised segment, by offset."""
-    terms = [Term(form, start, True) for form, start in _words(segment)]
+@lru_cache(maxsize=8192)
+def segment_terms(segment: str) -> tuple[tuple[str, int, bool], ...]:
+    """Every index term of one normalised segment: (term, offset, is an analyser word)."""
+    terms = [(form, start, True) for form, start in _words(segment)]
     for m in _HANGUL_RUN.finditer(segment):
-        terms.extend(bigrams(m.group(), m.start()))
-    terms.extend(Term(m.group(), m.start(), False) for m in _ALNUM_RUN.finditer(segment))
-    return terms
+        terms.extend((b.text, b.start, False) for b in bigrams(m.group(), m.start()))
+    terms.extend((m.group(), m.start(), False) for m in _ALNUM_RUN.finditer(segment))
+    return tuple(terms)
 
 
 def _segments(title: str, subtitle: str | None, body: str) -> Iterator[tuple[str, bool]]:
@@ -133,10 +134,11 @@ def document_terms(title: str, subtitle: str | None, body: str) -> dict[str, dic
     out: dict[str, dict[int, str]] = {}
     base = 1
     for segment, heading in _segments(title, subtitle, body):
-        for term in segment_terms(segment):
-            pos = min(base + term.start, MAX_POSITION)
-            weight = ("A" if term.word else "B") if heading else ("C" if term.word else "D")
-            positions = out.setdefault(term.text, {})
+        word_weight, bigram_weight = ("A", "B") if heading else ("C", "D")
+        for text, start, word in segment_terms(segment):
+            pos = min(base + start, MAX_POSITION)
+            weight = word_weight if word else bigram_weight
+            positions = out.setdefault(text, {})
             if pos in positions:
                 positions[pos] = min(positions[pos], weight)  # A beats B beats C beats D
             elif len(positions) < MAX_POSITIONS:
@@ -210,12 +212,15 @@ def _word_expression(word: str) -> str | None:
             parts.append(expr)
 
     for m in _HANGUL_RUN.finditer(word):
-        nouns = [f for f, _ in _words(m.group()) if _HANGUL_RUN.fullmatch(f)]
-        if nouns:
-            for form in nouns:
-                add(_word_alternatives(form))
-        elif len(m.group()) >= 2:  # no noun (a verb, an adverb): the syllables as written
-            add(_chain((b.text, b.start) for b in bigrams(m.group())))
+        run = m.group()
+        nouns = [(f, s) for f, s in _words(run) if _HANGUL_RUN.fullmatch(f)]
+        if len(nouns) == 1:
+            add(_word_alternatives(nouns[0][0]))
+        elif nouns:  # a compound (양자컴퓨터): its nouns in a row, or its syllables in a row
+            span = run[nouns[0][1] : nouns[-1][1] + len(nouns[-1][0])]
+            add(f"({_chain(nouns)} | {_chain((b.text, b.start) for b in bigrams(span))})")
+        elif len(run) >= 2:  # no noun (a verb, an adverb): the syllables as written
+            add(_chain((b.text, b.start) for b in bigrams(run)))
     for m in _ALNUM_RUN.finditer(word):
         run = m.group()
         pieces = [f for f, _ in _words(run)]

@@ -199,15 +199,17 @@ def _collect(
     conn: psycopg.Connection[Any], expression: str, filters: str, params: dict[str, Any],
     low: int, top: int, need: int,
 ) -> tuple[list[int], bool]:  # fmt: skip
-    """Up to `need` matching ids below `top`, newest first; True when no older match is left."""
+    """Up to `need` matching ids below `top`, newest first; True when no older match is left.
+
+    Never prepared: a generic plan, blind to the query's terms, scans the id range and tests
+    every row's vector where the GIN index answers at once (20 ms against 0.1 ms at 5,000)."""
     query = MATCHES.format(filters=filters)
     ids: list[int] = []
     hi, width = top, FIRST_WINDOW
     while hi > low:
         lo = max(low, hi - width)
-        rows = conn.execute(
-            query, {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
-        ).fetchall()
+        values = {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
+        rows = conn.execute(query, values, prepare=False).fetchall()
         ids.extend(r[0] for r in rows)
         if len(ids) >= need:
             return ids, False

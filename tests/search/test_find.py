@@ -96,6 +96,8 @@ OWN = [
     ("삼성전자, HBM 공급 확대", "삼성전자가 AI 반도체용 HBM3E 공급을 늘린다고 밝혔다."),
     ("쌀값 안정 대책", "정부가 쌀 수매량을 늘리기로 했다. 농민들은 환영했다."),
     ("날씨", "내일은 전국에 비가 오겠다. 바람도 강하게 불겠다."),
+    ("양자 역학 강의", "학생들은 컴퓨터 과학과 양자 역학을 함께 배운다."),
+    ("연구 성과", "국내 연구진이 양자컴퓨터를 개발했다."),
 ]
 
 
@@ -123,6 +125,8 @@ def own(conn: psycopg.Connection[Any], db_url: str) -> list[int]:
         ('"공급 HBM"', []),
         ("삼성전자가", [1]),  # the particle is not searched for
         ("전국 삼성", []),  # both words must match
+        ("양자컴퓨터", [5]),  # a compound: its parts in a row, not anywhere
+        ("양자 컴퓨터", [4, 5]),
         ("", None),
     ],
 )
