@@ -71,6 +71,11 @@ def _analyser() -> Any:
         return _kiwi
 
 
+def warm_up() -> None:
+    """Load the analyser now (about a second), not inside the first measured call."""
+    _analyser()
+
+
 def tokenizer_version() -> str:
     """`TOKENIZER` with the installed kiwipiepy's version (its model comes with it)."""
     from importlib.metadata import version
