@@ -112,11 +112,62 @@ def exact_count(conn: Any, q: str, filters: dict[str, Any]) -> int:
     return conn.execute(sql, {**params, "q": query_expression(q)}).fetchone()[0]
 
 
+def _vm_hwm(pid: int) -> int:
+    """The peak resident memory of a running process, KiB (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def export_table(url: str, n: int) -> None:
+    """`sosik export` of a tenth of the articles, then of all, in each format, as the command
+    runs (a subprocess): rows/s and peak RSS; flat memory means the two RSS figures match."""
+    import os
+    import subprocess
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("jsonl", "csv", "parquet"):
+            for count in (n // 10, n):
+                out = os.path.join(tmp, f"export.{fmt}")
+                cmd = [sys.executable, "-m", "crawler.cli", "export", "-f", fmt, "-o", out]
+                cmd += ["--limit", str(count)]
+                t = time.perf_counter()
+                proc = subprocess.Popen(
+                    cmd, env={**os.environ, "DATABASE_URL": url}, stderr=subprocess.PIPE
+                )
+                peak = 0
+                while proc.poll() is None:  # VmHWM: the peak since exec (ru_maxrss is not:
+                    peak = max(peak, _vm_hwm(proc.pid))  # it keeps the forking parent's)
+                    time.sleep(0.02)
+                took = time.perf_counter() - t
+                err = proc.stderr.read().decode()
+                proc.stderr.close()
+                if proc.returncode != 0:
+                    raise SystemExit(f"export failed: {err}")
+                size = os.path.getsize(out)
+                rows.append([fmt, count, count / took, peak / 1024, size / 2**20])
+    print(
+        _common.table(
+            ["format", "articles", "rows/s", "peak RSS MiB", "file MiB"],
+            rows,
+            "4. sosik export (a subprocess, the whole command: start, query, write)",
+        )
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=200, help="timed runs of each query")
     ap.add_argument("--ilike-runs", type=int, default=5, help="timed runs of each ILIKE")
+    ap.add_argument("--no-export", action="store_true", help="skip part 4 (exports)")
     args = ap.parse_args()
     print(f"# {_common.machine()}")
     print(f"# {_common.versions('kiwipiepy', 'psycopg', 'pgserver')}")
@@ -187,6 +238,8 @@ def main() -> None:
             )
         )  # fmt: skip
         print(f"\nworst p99 {p99:.1f} ms: target < 50 ms {_common.verdict(p99 < 50)}")
+        if not args.no_export:
+            export_table(url, args.articles)
 
 
 if __name__ == "__main__":
