@@ -162,6 +162,46 @@ def export_table(url: str, n: int) -> None:
     )
 
 
+def quality() -> None:
+    """0. The corpus's real articles stored and indexed; for queries written from their texts,
+    recall and precision of the top 10 of `find` and of ILIKE against the truth: the articles
+    where the query starts a word (삼성 in 삼성전자가, not 전자 in 삼성전자)."""
+    import re
+
+    from tests.search.corpus import corpus_articles, item, store_and_index
+    from tests.search.test_find import QUERIES as WORDS
+
+    golds = corpus_articles()
+    with _common.throwaway_database("sosik_bench_quality") as url, connect(url) as conn:
+        ids = store_and_index(conn, [item(g) for g in golds], url)
+        texts = {
+            i: (g["title"] + "\n" + g["body"]).lower() for i, g in zip(ids, golds, strict=True)
+        }
+        rows = []
+        for q in [*WORDS, "군", "표", "법"]:
+            starts = re.compile(r"(?<![가-힣a-z0-9])" + re.escape(q.lower()))
+            truth = {i for i, t in texts.items() if starts.search(t)}
+            ours = [h["id"] for h in find(conn, q, limit=10).hits]
+            theirs = ilike(conn, q, {})[:10]
+            rows.append([q, len(truth), *_scores(ours, truth), *_scores(theirs, truth)])
+    print(
+        _common.table(
+            ["query", "articles with it", "find recall", "find precision", "ILIKE recall",
+             "ILIKE precision"],
+            rows,
+            f"0. Quality on the corpus's {len(golds)} real articles: top 10 against the "
+            "articles where the query starts a word",
+        )
+    )  # fmt: skip
+
+
+def _scores(got: list[int], truth: set[int]) -> tuple[float, float]:
+    hit = len(set(got) & truth)
+    recall = hit / min(10, len(truth)) if truth else float("nan")
+    precision = hit / len(got) if got else float("nan")
+    return recall, precision
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=100_000)
@@ -171,6 +211,7 @@ def main() -> None:
     args = ap.parse_args()
     print(f"# {_common.machine()}")
     print(f"# {_common.versions('kiwipiepy', 'psycopg', 'pgserver')}")
+    quality()
     factory = ItemFactory()
     per_article = real_cost(factory.golds)
     with _common.throwaway_database("sosik_bench_search") as url, connect(url) as conn:

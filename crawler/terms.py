@@ -8,8 +8,9 @@ One function pair, used on both sides, so an article and a query are cut the sam
   `highlight_terms(q)`: the strings a reader should see highlighted.
 
 Index terms of a text (normalised first: NFKC, whitespace runs made one space):
-- kiwipiepy's nouns, proper nouns, foreign words, numbers and hanja (NNG, NNP, SL, SN, SH),
-  lower-cased: the words a reader searches for, without their particles (삼성전자가 → 삼성전자);
+- kiwipiepy's nouns, proper nouns, dependent nouns, foreign words, numbers and hanja (NNG,
+  NNP, NNB, SL, SN, SH), lower-cased: the words a reader searches for, without their
+  particles (삼성전자가 → 삼성전자);
 - every pair of adjacent Hangul syllables (bigrams) inside a run of touching noun-like tokens:
   the recall net for compounds and for what the analyser gets wrong (삼성 is found inside
   삼성전자, 엔비디아 inside an 엔비디아가 taken for one noun). Particles and verb endings
@@ -44,7 +45,7 @@ from typing import Any
 # analyser) re-indexes every article (`sosik db reindex`) while the old vectors keep serving.
 TOKENIZER = "kiwi-bigram/2 kiwipiepy-{kiwi}"
 
-WORD_TAGS = frozenset({"NNG", "NNP", "SL", "SN", "SH"})
+WORD_TAGS = frozenset({"NNG", "NNP", "NNB", "SL", "SN", "SH"})
 # tokens whose Hangul is cut into bigrams (nouns, counters, numerals, roots, foreign words)
 SPAN_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SL", "SN", "SH"})
 MAX_POSITION = 16383  # PostgreSQL's last tsvector position

@@ -77,6 +77,17 @@ def test_filters_narrow_the_matches(conn: psycopg.Connection[Any], corpus: dict[
     assert find(conn, "대통령", section="국제", portal="nowhere").hits == []
 
 
+def test_a_one_syllable_noun_is_found_as_a_word_not_inside_others(
+    conn: psycopg.Connection[Any], corpus: dict[int, str]
+) -> None:
+    # 군 (the county) stands alone in one article; others have 군수, 군무, 군청 (other words)
+    alone = {i for i, t in corpus.items() if "] 군-" in t}
+    inside = {i for i, t in corpus.items() if "군수" in t or "군무" in t} - alone
+    assert len(alone) == 1 and inside
+    got = {h["id"] for h in find(conn, "군").hits}
+    assert alone <= got and not got & inside
+
+
 def test_title_words_rank_first_and_snippets_show_the_word(
     conn: psycopg.Connection[Any], corpus: dict[int, str]
 ) -> None:
