@@ -30,7 +30,7 @@ import _common
 from _items import ItemFactory
 
 from crawler.indexer import Indexer
-from crawler.terms import _words, document_vector, query_expression, segment_terms
+from crawler.terms import _tokens, document_vector, query_expression, segment_terms
 from db.articles import store_articles
 from db.connection import connect
 from db.search import find
@@ -79,7 +79,7 @@ def real_cost(golds: list[dict[str, Any]]) -> float:
 
     def once() -> None:
         for g in golds:
-            _words.cache_clear()
+            _tokens.cache_clear()
             segment_terms.cache_clear()
             document_vector(g["title"], g.get("subtitle"), g["body"])
 
