@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from db.search import find, query_terms
+from db.search import find, query_terms, stream
 from tests.db.factories import article
+from tests.db.test_reader_role import reader_role, reader_url  # noqa: F401 - fixtures
 from tests.search.corpus import corpus_articles, item, store_and_index
 
 # Written from the corpus texts: names, two- and three-syllable nouns, a compound, Latin
@@ -187,3 +188,17 @@ def test_bad_arguments_are_refused(conn: psycopg.Connection[Any]) -> None:
     for kwargs in ({"limit": 0}, {"limit": 1000}, {"offset": -1}, {"order": "best"}):
         with pytest.raises(ValueError):
             find(conn, "검색", **kwargs)
+
+
+def test_the_reader_role_can_search_and_stream_but_not_write(
+    conn: psycopg.Connection[Any],
+    db_url: str,
+    reader_url: str,  # noqa: F811 - the fixture
+) -> None:
+    ids = store_and_index(conn, [article(1, title="반도체 수출 급증")], db_url)
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        assert [h["id"] for h in find(reader, "반도체").hits] == ids
+        assert [r["id"] for r in stream(reader, "수출")] == ids
+        assert find(reader, None).hits[0]["id"] == ids[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            reader.execute("DELETE FROM article_search")
