@@ -363,7 +363,18 @@ def _command_modules() -> list[Any]:
     import importlib
 
     mods = []
-    names = ("runs", "schedule", "reparse", "canary", "demo", "enqueue", "worker", "queue")
+    names = (
+        "runs",
+        "schedule",
+        "reparse",
+        "canary",
+        "demo",
+        "enqueue",
+        "worker",
+        "queue",
+        "show",
+        "serve",
+    )
     for name in (f"crawler.commands.{n}" for n in names):
         try:
             mods.append(importlib.import_module(name))
