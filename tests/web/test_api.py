@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from db.connection import connect
-from tests.web.conftest import ADDED_SENTENCE, EDITED, MISSING_QUERY, NewsDb, Served
+from tests.web.newsdb import ADDED_SENTENCE, EDITED, JOBS, MISSING_QUERY, NewsDb, Served
 
 
 def get(base: str, path: str, **params: object) -> httpx.Response:
@@ -64,11 +64,7 @@ def test_runs_page_by_id_cursor_and_filter_by_job_and_status(api: str) -> None:
 
 def test_health_names_each_jobs_last_run_the_lag_the_days_and_the_failing_url(api: str) -> None:
     h = get(api, "/health").json()
-    assert {j["job"]: j["status"] for j in h["jobs"]} == {
-        "ev-search": "ok",
-        "economy": "ok",
-        "broken": "errors",
-    }
+    assert {j["job"]: j["status"] for j in h["jobs"]} == JOBS
     assert h["lag"]["newest_article_at"] is not None and h["lag"]["last_ok_run"]["job"]
     assert sum(d["articles"] for d in h["articles_per_day"]) == 6
     assert {d["status"]: d["runs"] for d in h["runs_per_day"]} == {"ok": 2, "errors": 1}

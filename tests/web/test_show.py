@@ -6,7 +6,7 @@ import json
 import subprocess
 
 from tests.ops.opskit import sosik
-from tests.web.conftest import ADDED_SENTENCE, EDITED, NewsDb
+from tests.web.newsdb import ADDED_SENTENCE, EDITED, NewsDb
 
 
 def sosik_show(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
