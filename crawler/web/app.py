@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -35,6 +35,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from crawler.dates import KST
 from crawler.web import text
 from db import readers
 
@@ -170,7 +171,7 @@ def _routes(app: FastAPI) -> None:
     templates.env.filters["kst"] = text.kst
     templates.env.globals.update(
         highlight=text.highlight, compare=text.compare, paragraphs=text.paragraphs,
-        changed=text.changed,
+        changed=text.changed, readable_url=text.readable_url,
     )  # fmt: skip
 
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
@@ -274,7 +275,14 @@ def _routes(app: FastAPI) -> None:
     def health_page(request: Request, conn: Reader, days: Days = 30) -> HTMLResponse:
         h = _health(conn, days)
         charts = json.dumps(
-            jsonable_encoder({"articles": h["articles_per_day"], "runs": h["runs_per_day"]}),
+            jsonable_encoder(
+                {
+                    "days": days,
+                    "today": datetime.now(KST).date(),
+                    "articles": h["articles_per_day"],
+                    "runs": h["runs_per_day"],
+                }
+            ),  # fmt: skip
             ensure_ascii=False,
         ).replace("</", "<\\/")  # inside a <script> element
         return page(request, "health.html", h=h, charts=charts)

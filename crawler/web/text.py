@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
+from urllib.parse import unquote
 
 from markupsafe import Markup, escape
 
@@ -25,6 +26,11 @@ def kst(moment: datetime | None, seconds: bool = False) -> str:
     return moment.astimezone(KST).strftime(
         "%Y-%m-%d %H:%M:%S KST" if seconds else "%Y-%m-%d %H:%M KST"
     )
+
+
+def readable_url(url: str) -> str:
+    """The URL with its percent-escapes decoded for reading (검색어, not %EA%B2%80…)."""
+    return unquote(url)
 
 
 def highlight(text: str | None, terms: Iterable[str]) -> Markup:

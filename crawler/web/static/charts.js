@@ -9,19 +9,16 @@
 
   function epoch(day) { return Date.parse(day + "T00:00:00Z") / 1000; }
 
-  // rows [{day, <key>, <value>}] -> uPlot data: [days..., series per key], zero where absent
-  function pivot(rows, key, value) {
-    var days = {}, keys = {}, cells = {};
+  // rows [{day, <key>, <value>}] -> uPlot data: [every day of the window, series per key],
+  // zero where absent (a crawl that stopped shows as a drop, not as a gap)
+  function pivot(rows, key, value, first, last) {
+    var keys = {}, cells = {};
     rows.forEach(function (r) {
       var t = epoch(r.day);
-      days[t] = true; keys[r[key]] = true; cells[t + "|" + r[key]] = r[value];
+      keys[r[key]] = true; cells[t + "|" + r[key]] = r[value];
     });
-    var ts = Object.keys(days).map(Number).sort(function (a, b) { return a - b; });
-    if (ts.length) {  // every day of the span, not only the days with rows
-      var all = [];
-      for (var t = ts[0]; t <= ts[ts.length - 1]; t += DAY) all.push(t);
-      ts = all;
-    }
+    var ts = [];
+    for (var t = first; t <= last; t += DAY) ts.push(t);
     var names = Object.keys(keys).sort();
     var data = [ts];
     names.forEach(function (n) {
@@ -31,7 +28,7 @@
   }
 
   function draw(el, p, colors, label) {
-    if (!p.data[0].length) {
+    if (!p.names.length) {
       el.textContent = "아직 자료가 없습니다.";
       return null;
     }
@@ -46,7 +43,8 @@
       series: series,
       scales: { x: { time: true, range: [xs[0] - DAY / 2, xs[xs.length - 1] + DAY / 2] },
                 y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.15)]; } } },
-      axes: [{ values: "{MM}-{DD}" }, { label: label, size: 60 }],
+      axes: [{ values: "{MM}-{DD}", incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY] },
+             { label: label, size: 60 }],
       legend: { live: true },
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
     };
@@ -56,9 +54,10 @@
   var source = document.getElementById("chart-data");
   if (!source || typeof uPlot === "undefined") return;
   var d = JSON.parse(source.textContent);
-  var perPortal = draw(document.getElementById("chart-articles"), pivot(d.articles, "portal", "articles"),
+  var last = epoch(d.today), first = last - (d.days - 1) * DAY;
+  var perPortal = draw(document.getElementById("chart-articles"), pivot(d.articles, "portal", "articles", first, last),
                        function (n, i) { return PALETTE[i % PALETTE.length]; }, "기사 수");
-  var perStatus = draw(document.getElementById("chart-runs"), pivot(d.runs, "status", "runs"),
+  var perStatus = draw(document.getElementById("chart-runs"), pivot(d.runs, "status", "runs", first, last),
                        function (n, i) { return STATUS_COLORS[n] || PALETTE[i % PALETTE.length]; }, "실행 수");
   document.body.dataset.charts = [perPortal, perStatus].filter(Boolean).length;
 })();
