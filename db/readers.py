@@ -1,7 +1,7 @@
 """What people read: one article in full, a cluster, the runs and the crawl's health.
 
 Every query here reads only what the role `sosik_reader` may SELECT: the `articles_feed` view
-(the reader contract) and the `reader_*` views of migration 0006. `sosik serve` connects as
+(the reader contract) and the `reader_*` views of migration 0007. `sosik serve` connects as
 that role, so nothing here can write, and nothing here needs more than a reader has.
 
 Rows come back as dicts (JSON-ready once datetimes are encoded); an article is shaped like its

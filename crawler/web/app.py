@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import psycopg
@@ -116,23 +116,38 @@ Until = Annotated[date | None, Query(description="last KST day, YYYY-MM-DD")]
 Filter = Annotated[str | None, Query(max_length=200)]
 Id = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 Days = Annotated[int, Query(ge=1, le=366, description="the window, in days")]
+Offset = Annotated[
+    int, Query(ge=0, le=10_000, description="search cursor: the `next_offset` of the previous page")
+]
+Order = Annotated[Literal["relevance", "newest"], Query(description="best first, or newest first")]
 
 
-def _find(
-    conn: Conn, q: str | None, since: Any, until: Any, portal: Any, publisher: Any,
-    section: Any, before_id: int | None, limit: int,
-) -> dict[str, Any]:  # fmt: skip
-    from db.search import find, query_terms
+class _Filters:
+    """The filters and the cursor shared by /articles and /search."""
 
-    page = find(
-        conn, q, since=since, until=until, portal=portal, publisher=publisher,
-        section=section, before_id=before_id, limit=limit,
-    )  # fmt: skip
+    def __init__(
+        self, since: Since = None, until: Until = None, portal: Filter = None,
+        publisher: Filter = None, section: Filter = None, before_id: BeforeId = None,
+        limit: Limit = DEFAULT_LIMIT,
+    ) -> None:  # fmt: skip
+        self.since, self.until, self.before_id, self.limit = since, until, before_id, limit
+        self.portal, self.publisher, self.section = portal, publisher, section
+
+
+Filters = Annotated[_Filters, Depends()]
+
+
+def _find(conn: Conn, q: str | None, **options: Any) -> dict[str, Any]:
+    from db.search import find
+
+    page = find(conn, q, **options)
     return {
         "q": q,
-        "terms": query_terms(q) if q else [],
+        "terms": page.terms,
         "estimated_total": page.estimated_total,
+        "total_exact": page.total_exact,
         "next_before_id": page.next_before_id,
+        "next_offset": page.next_offset,
         "items": page.hits,
     }
 
@@ -179,13 +194,9 @@ def _routes(app: FastAPI) -> None:
 
     # -- JSON ----------------------------------------------------------------------------------
     @app.get("/articles", tags=["articles"])
-    def articles(
-        conn: Reader, since: Since = None, until: Until = None, portal: Filter = None,
-        publisher: Filter = None, section: Filter = None, before_id: BeforeId = None,
-        limit: Limit = DEFAULT_LIMIT,
-    ) -> dict[str, Any]:  # fmt: skip
+    def articles(conn: Reader, f: Filters) -> dict[str, Any]:
         """Articles newest first, each an `articles_feed` row. Page on with `before_id`."""
-        found = _find(conn, None, since, until, portal, publisher, section, before_id, limit)
+        found = _find(conn, None, **vars(f))
         return {k: found[k] for k in ("items", "next_before_id", "estimated_total")}
 
     @app.get("/articles/{article_id}", tags=["articles"])
@@ -197,14 +208,14 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/search", tags=["articles"])
     def search(
-        conn: Reader, q: Annotated[str, Query(min_length=1, max_length=200)],
-        since: Since = None, until: Until = None, portal: Filter = None,
-        publisher: Filter = None, section: Filter = None, before_id: BeforeId = None,
-        limit: Limit = DEFAULT_LIMIT,
+        conn: Reader, q: Annotated[str, Query(min_length=1, max_length=200)], f: Filters,
+        offset: Offset = 0, order: Order = "relevance",
     ) -> dict[str, Any]:  # fmt: skip
-        """Full-text search (Korean words, "phrases in quotes"): `articles_feed` rows with
-        `rank` and `snippet`, best first; `terms` are the words searched for."""
-        return _find(conn, q, since, until, portal, publisher, section, before_id, limit)
+        """Full-text search (Korean words, "phrases in quotes"; every one must match):
+        `articles_feed` rows with `rank` and `snippet`, best first (or newest first); `terms`
+        are the strings to highlight. Page on with `before_id` and `offset` (the page's
+        `next_before_id` and `next_offset`)."""
+        return _find(conn, q, offset=offset, order=order, **vars(f))
 
     @app.get("/clusters/{cluster_id}", tags=["articles"])
     def cluster(conn: Reader, cluster_id: Id) -> dict[str, Any]:
@@ -244,19 +255,21 @@ def _routes(app: FastAPI) -> None:
     def home(
         request: Request, conn: Reader, q: Annotated[str | None, Query(max_length=200)] = None,
         since: Filter = None, until: Filter = None, portal: Filter = None,
-        publisher: Filter = None, before_id: BeforeId = None,
+        publisher: Filter = None, before_id: BeforeId = None, offset: Offset = 0,
     ) -> HTMLResponse:  # fmt: skip
         # A form sends its empty fields as empty strings: they mean "no filter".
         form = {"q": (q or "").strip(), "portal": portal or "", "publisher": publisher or "",
                 "since": _day(since, "since"), "until": _day(until, "until")}  # fmt: skip
         found = _find(
-            conn, form["q"] or None, form["since"], form["until"], form["portal"] or None,
-            form["publisher"] or None, None, before_id, DEFAULT_LIMIT,
+            conn, form["q"] or None, since=form["since"], until=form["until"],
+            portal=form["portal"] or None, publisher=form["publisher"] or None,
+            before_id=before_id, offset=offset, limit=DEFAULT_LIMIT,
         )  # fmt: skip
         more = None
         if found["next_before_id"]:
             kept = {k: v for k, v in form.items() if v}
-            more = "/?" + urlencode({**kept, "before_id": found["next_before_id"]})
+            cursor = {"before_id": found["next_before_id"], "offset": found["next_offset"]}
+            more = "/?" + urlencode({**kept, **cursor})
         return page(request, "search.html", found=found, form=form, more=more)
 
     @app.get("/ui", include_in_schema=False)
@@ -307,7 +320,7 @@ def _errors(app: FastAPI) -> None:
 
 def check_reader(url: str) -> None:
     """Raise a one-line error unless `url` can read as sosik_reader and the reader views exist
-    (migration 0006): what `sosik serve` checks before it listens."""
+    (migration 0007): what `sosik serve` checks before it listens."""
     from crawler.commands import CommandError
     from db.connection import connect, describe
 

@@ -34,19 +34,25 @@ def readable_url(url: str) -> str:
 
 
 def highlight(text: str | None, terms: Iterable[str]) -> Markup:
-    """`text` HTML-escaped, every occurrence of a term (case-insensitive) in <mark>.
-
-    Longer terms win where terms overlap (삼성전자 over 삼성)."""
+    """`text` HTML-escaped, every occurrence of a term (case-insensitive) in <mark>; touching
+    occurrences share one (전기 and 버스 in 전기버스: one mark). Longer terms win where terms
+    overlap (삼성전자 over 삼성)."""
     text = text or ""
     words = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
     if not words:
         return Markup(escape(text))
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    out, last = [], 0
+    spans: list[list[int]] = []
     for m in pattern.finditer(text):
-        out.append(escape(text[last : m.start()]))
-        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
-        last = m.end()
+        if spans and spans[-1][1] == m.start():
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+    out, last = [], 0
+    for start, end in spans:
+        out.append(escape(text[last:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        last = end
     out.append(escape(text[last:]))
     return Markup("").join(out)
 

@@ -5,7 +5,7 @@ on loopback, each as a scheduled job runs it (`-s SOSIK_JOB=…`): a Naver searc
 (the wire story under a second headline: a cluster), and a search whose result page the site
 does not have (a run ending `errors` that names the URL). Then one stored article gets a
 second text at its address through the store (`db.articles.store_article`, what a re-crawl
-calls): a version to compare. Used by tests/web and bench/screenshots.py.
+calls): a version to compare. Every article is then indexed for search. Used by tests/web and bench/screenshots.py.
 """
 
 from __future__ import annotations
@@ -74,6 +74,14 @@ def edit_article(db_url: str, url: str) -> int:
         return aid
 
 
+def index(db_url: str) -> int:
+    """Index every stored article for search (what `sosik db reindex` does); how many."""
+    from crawler.indexer import Indexer
+
+    with connect(db_url) as conn:
+        return Indexer(db_url).run_pass(conn)
+
+
 def fill(db_url: str) -> NewsDb:
     """Crawl the demo site into the (migrated) database at `db_url` and edit one article."""
     from crawler.replay import ReplayServer, load_replay
@@ -88,6 +96,7 @@ def fill(db_url: str) -> NewsDb:
             if (done.returncode == 0) != (JOBS[job] == "ok"):
                 raise AssertionError(f"crawl {job} exited {done.returncode}: {done.stderr}")
     edited = edit_article(db_url, EDITED)
+    index(db_url)
     with connect(db_url) as conn:
         (cluster,) = conn.execute(
             "SELECT cluster_id FROM articles GROUP BY cluster_id HAVING count(*) > 1 LIMIT 1"

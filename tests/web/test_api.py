@@ -3,6 +3,8 @@ over articles stored by real crawls of the demo site (tests/web/conftest.py)."""
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 import psycopg
 import pytest
@@ -179,3 +181,89 @@ def test_serve_refuses_a_login_that_cannot_act_as_the_reader(news_db: NewsDb) ->
     finally:
         with connect(news_db.url) as c:
             c.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+# -- /articles and /search (db.search) ---------------------------------------------------------
+def test_articles_are_feed_rows_newest_first_with_filters(api: str, news_db: NewsDb) -> None:
+    with connect(news_db.url) as c:
+        ids = [r[0] for r in c.execute("SELECT id FROM articles_feed ORDER BY id DESC")]
+        by = dict(c.execute("SELECT publisher, count(*) FROM articles_feed GROUP BY 1").fetchall())
+    page = get(api, "/articles", limit=100).json()
+    assert [a["id"] for a in page["items"]] == ids
+    assert page["next_before_id"] is None
+    publisher, n = max(by.items(), key=lambda kv: kv[1])
+    filtered = get(api, "/articles", publisher=publisher).json()["items"]
+    assert len(filtered) == n and {a["publisher"] for a in filtered} == {publisher}
+    assert get(api, "/articles", portal="daum").json()["items"] == []
+    # published 2025-03-12..14 (KST) in the demo site
+    assert get(api, "/articles", until="2025-03-11").json()["items"] == []
+    assert len(
+        get(api, "/articles", since="2025-03-12", until="2025-03-14").json()["items"]
+    ) == len(ids)
+
+
+def test_search_finds_the_term_ranks_and_names_what_to_highlight(api: str) -> None:
+    r = get(api, "/search", q="전기버스")
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert found["terms"] and all(t in "전기버스" for t in found["terms"])
+    assert len(found["items"]) >= 2
+    for hit in found["items"]:
+        assert "전기버스" in hit["title"] + hit["body"]
+        assert hit["rank"] > 0 and isinstance(hit["snippet"], str)
+    ranks = [h["rank"] for h in found["items"]]
+    assert ranks == sorted(ranks, reverse=True)
+    assert get(api, "/search", q="배터리 재활용").json()["items"][0]["version"] == 2
+    assert get(api, "/search", q="없는낱말입니다").json()["items"] == []
+
+
+def test_paging_by_cursor_while_a_writer_stores_skips_and_repeats_nothing(
+    pg_server_url: str, db_template: str | None
+) -> None:
+    from db.articles import store_article
+    from db.connection import with_dbname
+    from tests.db.factories import article
+    from tests.dbfixtures import drop_database, new_database
+
+    name = new_database(pg_server_url, "sosik_web_cursor", template=db_template)
+    if name is None:
+        pytest.skip("the test server's role cannot create databases")
+    url = with_dbname(pg_server_url, name)
+    stop = threading.Event()
+    stored: list[int] = []
+
+    def writer() -> None:
+        with connect(url) as w:
+            n = 1000
+            while not stop.is_set():
+                n += 1
+                stored.append(store_article(w, article(n)).article_id)
+
+    try:
+        with connect(url) as c:
+            for n in range(1, 41):
+                store_article(c, article(n))
+        with Served(url) as base:
+            t = threading.Thread(target=writer, daemon=True)
+            t.start()
+            seen: list[int] = []
+            cursor = None
+            while True:
+                params = {"limit": 3} | ({"before_id": cursor} if cursor else {})
+                page = get(base, "/articles", **params).json()
+                seen += [a["id"] for a in page["items"]]
+                cursor = page["next_before_id"]
+                if cursor is None:
+                    break
+            stop.set()
+            t.join(30)
+        assert stored, "the writer stored nothing while the reader paged"
+        assert seen == sorted(set(seen), reverse=True)  # newest first, nothing twice
+        with connect(url) as c:
+            below = [r[0] for r in c.execute(
+                "SELECT id FROM articles WHERE id <= %s ORDER BY id DESC", [seen[0]]
+            )]  # fmt: skip
+        assert seen == below  # nothing skipped
+    finally:
+        stop.set()
+        drop_database(pg_server_url, name)

@@ -1,0 +1,198 @@
+"""The search indexer: articles into `article_search`, in a process of its own.
+
+`sosik db reindex` runs `Indexer.run_pass` (every article whose index row is missing, of an
+older version or of older rules, in id order, `batch` at a time) and with `--follow` goes on:
+it listens on `sosik_articles` (new articles and new versions), indexes what is notified, and
+makes a full pass again every `full_pass_seconds` as a net under lost notifications.
+
+Why a process: kiwipiepy costs ~15 ms of CPU per article and holds the GIL; inside a crawl it
+would take that time from the reactor that downloads and parses. A crawl therefore starts this
+command as a niced child process (`SearchIndexExtension`) and stops it when it closes.
+
+Safe to run at any time and resumable: each batch is read, cut (no transaction open) and
+written in one statement of its own, so a killed indexer loses at most one batch of work and
+the next run finds the rest by the same query. A row is written only while its article is
+still at the version that was cut. One indexer works per database: the lease `search-index`
+(db.locks.Lease) keeps a second one (another crawl's) waiting, not competing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import IO, Any
+
+from crawler.terms import document_vector, tokenizer_version
+
+logger = logging.getLogger(__name__)
+
+LEASE = "search-index"
+BATCH = 100
+POLL_SECONDS = 2.0  # how long a follower waits for notifications between checks
+FULL_PASS_SECONDS = 600.0
+
+
+@dataclass(slots=True)
+class IndexStats:
+    indexed: int = 0  # rows written by this indexer
+    skipped: int = 0  # articles that changed version while being cut (indexed later)
+    pending: int | None = None  # articles waiting, when last counted
+    waiting: bool = False  # another indexer holds the lease
+    seconds: float = 0.0  # spent cutting text (CPU-bound work)
+
+    def line(self) -> str:
+        return json.dumps(asdict(self))
+
+
+class Indexer:
+    def __init__(
+        self,
+        url: str,
+        *,
+        batch: int = BATCH,
+        stop: threading.Event | None = None,
+        report: Callable[[IndexStats], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.batch = batch
+        self.stop = stop or threading.Event()
+        self.report = report or (lambda stats: None)
+        self.tokenizer = tokenizer_version()
+        self.stats = IndexStats()
+        self.cursor = 0  # the highest article id a pass has reached
+
+    # -- work -------------------------------------------------------------------------------
+    def index(self, conn: Any, articles: list[Any]) -> None:
+        """Cut and write one batch."""
+        from db.search import store_vectors
+
+        started = time.process_time()
+        rows = [(a.id, a.version, document_vector(a.title, a.subtitle, a.body)) for a in articles]
+        self.stats.seconds += time.process_time() - started
+        written = store_vectors(conn, rows, self.tokenizer)
+        self.stats.indexed += written
+        self.stats.skipped += len(rows) - written
+        self.report(self.stats)
+
+    def run_pass(self, conn: Any, after: int = 0) -> int:
+        """Index every article after id `after` that needs it; how many were written."""
+        from db.search import pending_articles
+
+        before = self.stats.indexed
+        while not self.stop.is_set():
+            articles = pending_articles(conn, after, self.batch, self.tokenizer)
+            if not articles:
+                break
+            self.index(conn, articles)
+            after = articles[-1].id
+            self.cursor = max(self.cursor, after)
+        return self.stats.indexed - before
+
+    def count_pending(self, conn: Any) -> None:
+        from db.search import index_status
+
+        self.stats.pending = index_status(conn, self.tokenizer)[1]
+        self.report(self.stats)
+
+    def follow(
+        self, conn: Any, listener: Any, full_pass_seconds: float = FULL_PASS_SECONDS
+    ) -> None:
+        """Index as articles come (notifications on `listener`, a second connection), with a
+        full pass every `full_pass_seconds`, until `stop` is set."""
+        from db.feed import listen
+        from db.search import pending_by_ids
+
+        last_full = time.monotonic()
+        while not self.stop.is_set():
+            ids = set(listen(listener, timeout=POLL_SECONDS))
+            if self.stop.is_set():
+                break
+            if time.monotonic() - last_full >= full_pass_seconds:
+                self.run_pass(conn)
+                self.count_pending(conn)
+                last_full = time.monotonic()
+                continue
+            older = sorted(i for i in ids if i <= self.cursor)
+            for start in range(0, len(older), self.batch):
+                if self.stop.is_set():
+                    return
+                articles = pending_by_ids(conn, older[start : start + self.batch], self.tokenizer)
+                if articles:
+                    self.index(conn, articles)
+            if any(i > self.cursor for i in ids) and self.run_pass(conn, self.cursor):
+                self.count_pending(conn)
+
+
+def run(
+    url: str,
+    *,
+    follow: bool = False,
+    batch: int = BATCH,
+    stop: threading.Event | None = None,
+    report: Callable[[IndexStats], None] | None = None,
+    parent: int | None = None,
+    full_pass_seconds: float = FULL_PASS_SECONDS,
+) -> IndexStats:
+    """`sosik db reindex`: one pass (or, with `follow`, until `stop`). Holds the lease while it
+    works; without it, waits for it when following, else returns with `waiting` set."""
+    from db.connection import connect
+    from db.locks import Lease
+
+    stop = stop or threading.Event()
+    if parent is not None:
+        _watch_parent(parent, stop)
+    indexer = Indexer(url, batch=batch, stop=stop, report=report)
+    while not stop.is_set():
+        with Lease(url, LEASE) as lease:
+            if lease.held:
+                indexer.stats.waiting = False
+                with connect(url) as conn:
+                    indexer.run_pass(conn)
+                    indexer.count_pending(conn)
+                    if follow and not stop.is_set():
+                        with connect(url) as listener:
+                            _until_lost(indexer, conn, listener, lease, full_pass_seconds)
+                return indexer.stats
+            indexer.stats.waiting = True
+            indexer.report(indexer.stats)
+            logger.info("another indexer holds the lease (%s)", lease.holder)
+        if not follow:
+            return indexer.stats
+        stop.wait(POLL_SECONDS * 5)
+    return indexer.stats
+
+
+def _until_lost(indexer: Indexer, conn: Any, listener: Any, lease: Any, full: float) -> None:
+    # a lost lease (the database was away longer than its ttl) ends the follower's turn
+    def watch() -> None:
+        lease.lost.wait()
+        indexer.stop.set()
+
+    threading.Thread(target=watch, daemon=True, name="sosik-index-lease").start()
+    indexer.follow(conn, listener, full)
+
+
+def _watch_parent(parent: int, stop: threading.Event) -> None:
+    """Set `stop` when the process that started us is gone (a crawl killed with -9)."""
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch, daemon=True, name="sosik-index-parent").start()
+
+
+def json_reporter(out: IO[str]) -> Callable[[IndexStats], None]:
+    """A report callback writing one JSON line per report to `out` (flushed)."""
+
+    def report(stats: IndexStats) -> None:
+        out.write(stats.line() + "\n")
+        out.flush()
+
+    return report
