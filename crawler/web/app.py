@@ -186,7 +186,7 @@ def _routes(app: FastAPI) -> None:
     templates.env.filters["kst"] = text.kst
     templates.env.globals.update(
         highlight=text.highlight, compare=text.compare, paragraphs=text.paragraphs,
-        changed=text.changed, readable_url=text.readable_url,
+        changed=text.changed, readable_url=text.readable_url, duration=text.duration,
     )  # fmt: skip
 
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:

