@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from typing import Any
 
 from crawler.commands import CommandError
@@ -55,10 +54,17 @@ def show(args: argparse.Namespace) -> int:
 
 
 def _fill(text: str, indent: str = "") -> str:
-    return textwrap.fill(
-        text, WIDTH, initial_indent=indent, subsequent_indent=indent,
-        break_long_words=False, break_on_hyphens=False,
-    )  # fmt: skip
+    """`text` wrapped at WIDTH terminal columns (a Hangul syllable takes two), between words."""
+    from crawler.commands.demo import width
+
+    lines, line = [], indent
+    for word in text.split():
+        if line.strip() and width(line) + 1 + width(word) > WIDTH:
+            lines.append(line)
+            line = indent
+        line += (" " if line.strip() else "") + word
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def format_article(a: dict[str, Any]) -> str:
@@ -72,10 +78,8 @@ def format_article(a: dict[str, Any]) -> str:
         out.append(_fill(a["subtitle"], "  "))
     if a["authors"]:
         out.append("by " + ", ".join(a["authors"]))
-    out.append(
-        f"published {kst(a['published_at'])} · updated {kst(a['updated_at'])} · "
-        f"first seen {kst(a['first_seen_at'])} · last seen {kst(a['last_seen_at'])}"
-    )
+    out.append(f"published {kst(a['published_at'])} · updated {kst(a['updated_at'])}")
+    out.append(f"first seen {kst(a['first_seen_at'])} · last seen {kst(a['last_seen_at'])}")
     out.append("")
     out += [_fill(p) + "\n" for p in paragraphs(a["body"])]
     out.append(f"addresses ({len(a['addresses'])}):")
