@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,9 @@ from contextlib import ExitStack
 
 import _common
 from _items import ItemFactory
+
+from tests.ops.opskit import free_port
+from tests.web.newsdb import wait_ready
 
 JOBS = ("nvidia", "chips-daily", "economy-section", "daum-culture", "seoul-politics")
 STATUSES = ("ok",) * 16 + ("errors",) * 3 + ("degraded", "failed")
@@ -95,31 +97,10 @@ def load_runs(url: str, days: int = 30, per_day: int = 24) -> int:
     return len(rows)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url}
     argv = [sys.executable, "-m", "crawler.cli", "serve", "--port", str(port)]
     return subprocess.Popen(argv, cwd=_common.REPO, env=env)
-
-
-def wait_ready(client: object, proc: subprocess.Popen[bytes], deadline: float = 60) -> None:
-    import httpx
-
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"sosik serve exited {proc.returncode}")
-        try:
-            if client.get("/openapi.json").status_code == 200:  # type: ignore[attr-defined]
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)  # not listening yet
-    raise SystemExit("sosik serve did not answer within 60 s")
 
 
 def measure(client: object, paths: list[str]) -> list[float]:
@@ -169,7 +150,7 @@ def main() -> None:
         stack.callback(proc.wait, 30)
         stack.callback(proc.terminate)
         client = stack.enter_context(httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30))
-        wait_ready(client, proc)
+        wait_ready(f"http://127.0.0.1:{port}", proc)
         rng = random.Random(11)
 
         def articles() -> str:

@@ -104,6 +104,22 @@ def fill(db_url: str) -> NewsDb:
     return NewsDb(db_url, edited, cluster)
 
 
+def wait_ready(base: str, proc: subprocess.Popen[Any], deadline: float = 60) -> None:
+    """Wait until `sosik serve` in `proc` answers at `base` (raises if it exits or never does)."""
+    import httpx
+
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sosik serve exited {proc.returncode}")
+        try:
+            if httpx.get(base + "/openapi.json", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)  # not listening yet: waiting for startup, not timing anything
+    raise RuntimeError(f"sosik serve did not answer within {deadline:.0f} s")
+
+
 class Served:
     """`create_app` under a real uvicorn on 127.0.0.1, in a thread of this process."""
 
