@@ -374,7 +374,7 @@ def _command_modules() -> list[Any]:
 
     mods = []
     names = ("runs", "schedule", "reparse", "canary", "demo", "enqueue", "worker", "queue")
-    names += ("articles", "export")
+    names += ("articles", "export", "show", "serve")
     for name in (f"crawler.commands.{n}" for n in names):
         try:
             mods.append(importlib.import_module(name))
