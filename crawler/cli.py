@@ -45,6 +45,10 @@ def _command_modules() -> list[Any]:
         "enqueue",
         "worker",
         "queue",
+        "articles",
+        "export",
+        "show",
+        "serve",
     )
     for name in (f"crawler.commands.{n}" for n in names):
         try:

@@ -14,6 +14,10 @@ pytest_plugins = ["tests.dbfixtures"]  # db_url, conn, pg_server_url: a real Pos
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# Crawls under test start no search indexer (a child loading a 500 MB model per crawl); the
+# tests of tests/search turn it on where they test it.
+os.environ.setdefault("SOSIK_SEARCH_INDEX", "off")
+
 
 REQUIRE = "SOSIK_REQUIRE_CORPUS"  # =1 (CI, .ci/run): a missing corpus fails the run
 

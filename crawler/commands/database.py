@@ -198,6 +198,10 @@ def run_db(args: argparse.Namespace) -> int:
 
     if args.action in ("status", "stop", "flush-spill"):
         return run(args)
+    if args.action == "reindex":
+        from crawler.commands import reindex
+
+        return reindex.run(args)
     try:
         if args.action == "url":
             print(database_url())
@@ -215,9 +219,15 @@ def run_db(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     """`sosik db`'s arguments."""
-    d = sub.add_parser("db", help="database: upgrade, downgrade, url, status, stop, flush-spill")
+    from crawler.commands.reindex import add_arguments as reindex_arguments
+
+    d = sub.add_parser(
+        "db", help="database: upgrade, downgrade, url, status, stop, flush-spill, reindex"
+    )
     d.add_argument(
-        "action", choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill")
+        "action",
+        choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill", "reindex"),
     )
     d.add_argument("revision", nargs="?")
+    reindex_arguments(d)  # --follow, --batch, --nice
     d.set_defaults(func=run_db)

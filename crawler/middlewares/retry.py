@@ -11,6 +11,8 @@
   with its URL, and is never parsed into an article (nor archived).
 - A body over `DOWNLOAD_MAXSIZE` is cancelled by Scrapy before it is read whole; the errback
   gets `ResponseTooLarge` naming the limit instead of a bare cancellation.
+
+robots.txt for the requests that wait for it together is crawler/middlewares/robots.py.
 """
 
 from __future__ import annotations
@@ -283,6 +285,10 @@ class RetryAfterMiddleware(RetryMiddleware):
         self.crawler.stats.inc_value("retry/parked")
         self.crawler.stats.max_value("retry/parked_max", len(self.parked))
         raise IgnoreRequest("parked until its retry is due")  # not queued now: see _release
+
+    def parked_requests(self) -> list[Request]:
+        """The retries waiting for their time (not in the scheduler meanwhile)."""
+        return [request for request, _ in self.parked.values()]
 
     def _release(self, request: Request) -> None:
         if self.parked.pop(id(request), None) is None:
