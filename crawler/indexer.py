@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
-from crawler.terms import document_vector, tokenizer_version
+from crawler.terms import document_vector, tokenizer_version, warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Indexer:
         """Cut and write one batch."""
         from db.search import store_vectors
 
+        warm_up()  # the model's loading is not the articles' cost
         started = time.process_time()
         rows = [(a.id, a.version, document_vector(a.title, a.subtitle, a.body)) for a in articles]
         self.stats.seconds += time.process_time() - started
@@ -196,3 +198,115 @@ def json_reporter(out: IO[str]) -> Callable[[IndexStats], None]:
         out.flush()
 
     return report
+
+
+# -- inside a crawl -----------------------------------------------------------------------------
+OFF = ("off", "0", "false", "no")
+STOP_WAIT = 20.0  # seconds a stopped indexer may take to finish its batch before it is killed
+NICE = 10
+
+
+class SearchIndexExtension:
+    """Scrapy extension: `sosik db reindex --follow` as a niced child process for the crawl's
+    length, so what the crawl stores becomes searchable while it runs, without taking CPU from
+    the reactor. Stats `search_index/indexed` (by this child) and `search_index/pending` (left
+    when the crawl closed). SOSIK_SEARCH_INDEX=off (setting or environment) turns it off."""
+
+    def __init__(self, crawler: Any) -> None:
+        import sys
+        import tempfile
+
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        from crawler.metrics import setting
+
+        if setting(crawler.settings, "SOSIK_SEARCH_INDEX", "on").strip().lower() in OFF:
+            raise NotConfigured("SOSIK_SEARCH_INDEX is off")
+        self.crawler = crawler
+        self.owner: Any = None
+        self.python = sys.executable
+        self.dir = tempfile.mkdtemp(prefix="sosik-index-")
+        self.process: Any = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SearchIndexExtension:
+        return cls(crawler)
+
+    @property
+    def report_path(self) -> str:
+        return os.path.join(self.dir, "report.jsonl")
+
+    def spider_opened(self, spider: Any) -> None:
+        import subprocess
+
+        from crawler.database import DatabaseOwner
+
+        self.owner = DatabaseOwner.find(self.crawler)  # built after this extension
+        if self.owner is None:
+            logger.warning("no database owner in this crawl: search indexer not started")
+            return
+        self.owner.on_close(self.close)
+
+        command = [
+            self.python, "-m", "crawler.cli", "db", "reindex", "--follow", "--nice", str(NICE),
+            "--report", self.report_path, "--parent", str(os.getpid()),
+        ]  # fmt: skip
+        env = {**os.environ, "DATABASE_URL": self.owner.url}
+        try:
+            with open(os.path.join(self.dir, "stderr.log"), "wb") as err:
+                self.process = subprocess.Popen(
+                    command, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err
+                )
+        except OSError as exc:
+            logger.error("could not start the search indexer: %s", exc)
+            self.crawler.stats.set_value("search_index/failed", 1)
+
+    async def close(self) -> None:
+        import shutil
+
+        from db.search import index_status
+
+        stats = self.crawler.stats
+        if self.process is not None:
+            code = await self.owner.run_io(self._stop)
+            last = self._last_report()
+            stats.set_value("search_index/indexed", last.get("indexed", 0))
+            if code not in (0, -signal.SIGTERM):  # SIGTERM before its handler: it had not begun
+                stats.set_value("search_index/failed", 1)
+                logger.error("the search indexer ended with %s: %s", code, self._stderr_tail())
+        try:
+            _, pending = await self.owner.run(index_status, tokenizer_version())
+            stats.set_value("search_index/pending", pending)
+        except Exception as exc:  # noqa: BLE001 - a count for the record, not the crawl's fate
+            logger.warning("could not count the articles waiting for the search index: %s", exc)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stop(self) -> int:
+        """SIGTERM (it ends after its batch), then SIGKILL after STOP_WAIT seconds."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_WAIT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def _last_report(self) -> dict[str, Any]:
+        try:
+            with open(self.report_path, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return {}
+        return json.loads(lines[-1]) if lines else {}
+
+    def _stderr_tail(self) -> str:
+        try:
+            with open(os.path.join(self.dir, "stderr.log"), "rb") as f:
+                return f.read()[-500:].decode("utf-8", "replace").strip()
+        except OSError:
+            return ""

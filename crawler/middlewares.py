@@ -11,6 +11,8 @@
   with its URL, and is never parsed into an article (nor archived).
 - A body over `DOWNLOAD_MAXSIZE` is cancelled by Scrapy before it is read whole; the errback
   gets `ResponseTooLarge` naming the limit instead of a bare cancellation.
+- robots.txt obeyed by every request, also those that wait for it together
+  (`SharedRobotsTxtMiddleware`, in place of Scrapy's RobotsTxtMiddleware).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import (
     DontCloseSpider,
     DownloadCancelledError,
@@ -31,6 +34,9 @@ from scrapy.exceptions import (
 )
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.asyncio import CallLaterResult, call_later
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -284,6 +290,10 @@ class RetryAfterMiddleware(RetryMiddleware):
         self.crawler.stats.max_value("retry/parked_max", len(self.parked))
         raise IgnoreRequest("parked until its retry is due")  # not queued now: see _release
 
+    def parked_requests(self) -> list[Request]:
+        """The retries waiting for their time (not in the scheduler meanwhile)."""
+        return [request for request, _ in self.parked.values()]
+
     def _release(self, request: Request) -> None:
         if self.parked.pop(id(request), None) is None:
             return
@@ -316,3 +326,28 @@ class RetryAfterMiddleware(RetryMiddleware):
             else:
                 logger.warning("%s: %s", url, why)
         self.parked.clear()
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """RobotsTxtMiddleware whose concurrent waiters each get the parsed robots.txt.
+
+    Scrapy 2.19's middleware lets the requests to a site that arrive while its robots.txt is
+    being fetched wait on one Deferred through `maybe_deferred_to_future`, whose callback
+    returns None: the first waiter gets the parser, every later one gets None, which the
+    middleware reads as "no robots.txt" and lets through. A list page brings many links to one
+    site at once, so disallowed pages were fetched. Here each waiter gets the parser from a
+    relay that passes the result on to the next.
+    """
+
+    async def robot_parser(self, request: Any) -> Any:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)
+        waiter: Deferred[Any] = Deferred()
+
+        def relay(result: Any) -> Any:
+            waiter.callback(result)
+            return result  # the next waiter gets it too
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(waiter)

@@ -63,6 +63,10 @@ DOWNLOADER_MIDDLEWARES = {
     # The archive keeps every fetched page under its real URL (replay has restored it by then),
     # decompressed (after 590) and only once the retry middleware let it through (never cut).
     "crawler.archive.ArchiveMiddleware": 540,
+    # robots.txt obeyed also by the requests that wait for it together (Scrapy's own lets all
+    # but the first of them through).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
     # Replay rewrites requests to the local server after every other middleware saw the real URL.
     "crawler.replay.ReplayMiddleware": 950,
 }
@@ -86,6 +90,8 @@ EXTENSIONS = {
     "crawler.progress.Progress": 500,
     # /metrics for Prometheus, only when SOSIK_METRICS_PORT is set (crawler/metrics.py).
     "crawler.metrics.Metrics": 510,
+    # `sosik db reindex --follow` as a niced child process (SOSIK_SEARCH_INDEX=off: not started).
+    "crawler.indexer.SearchIndexExtension": 520,
 }
 
 # Component settings (each component reads only its prefix).

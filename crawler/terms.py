@@ -8,11 +8,13 @@ One function pair, used on both sides, so an article and a query are cut the sam
   `highlight_terms(q)`: the strings a reader should see highlighted.
 
 Index terms of a text (normalised first: NFKC, whitespace runs made one space):
-- kiwipiepy's nouns, proper nouns, foreign words, numbers and hanja (NNG, NNP, SL, SN, SH),
-  lower-cased: the words a reader searches for, without their particles (삼성전자가 → 삼성전자);
-- every pair of adjacent Hangul syllables (bigrams): the recall net for compounds and for what
-  the analyser gets wrong (삼성 is found inside 삼성전자, 엔비디아 inside an 엔비디아가 taken
-  for one noun);
+- kiwipiepy's nouns, proper nouns, dependent nouns, foreign words, numbers and hanja (NNG,
+  NNP, NNB, SL, SN, SH), lower-cased: the words a reader searches for, without their
+  particles (삼성전자가 → 삼성전자);
+- every pair of adjacent Hangul syllables (bigrams) inside a run of touching noun-like tokens:
+  the recall net for compounds and for what the analyser gets wrong (삼성 is found inside
+  삼성전자, 엔비디아 inside an 엔비디아가 taken for one noun). Particles and verb endings
+  give no bigrams: they would double the index and match nothing a reader asks for;
 - every run of ASCII letters and digits (HBM3E, SK of SK하이닉스).
 
 Each term sits at its character offset (1-based) in the text, so a phrase is a chain of terms
@@ -41,9 +43,11 @@ from typing import Any
 
 # The version of these rules: stored beside each vector, so a change of rules (or of the
 # analyser) re-indexes every article (`sosik db reindex`) while the old vectors keep serving.
-TOKENIZER = "kiwi-bigram/1 kiwipiepy-{kiwi}"
+TOKENIZER = "kiwi-bigram/2 kiwipiepy-{kiwi}"
 
-WORD_TAGS = frozenset({"NNG", "NNP", "SL", "SN", "SH"})
+WORD_TAGS = frozenset({"NNG", "NNP", "NNB", "SL", "SN", "SH"})
+# tokens whose Hangul is cut into bigrams (nouns, counters, numerals, roots, foreign words)
+SPAN_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "XR", "SL", "SN", "SH"})
 MAX_POSITION = 16383  # PostgreSQL's last tsvector position
 MAX_POSITIONS = 256  # positions PostgreSQL keeps per term
 SEGMENT_GAP = 8  # positions between title, subtitle and paragraphs: no phrase spans them
@@ -55,6 +59,7 @@ _ALNUM_RUN = re.compile(r"[a-z0-9]+")
 _QUOTED = re.compile(r'"([^"]*)"?')
 
 _kiwi: Any = None
+_warm = False
 _load_lock = threading.Lock()
 _use_lock = threading.Lock()  # one tokenisation at a time per process (a server's threads)
 
@@ -69,6 +74,17 @@ def _analyser() -> Any:
                 warnings.simplefilter("ignore", DeprecationWarning)  # 0 meant "all cores" once)
                 _kiwi = Kiwi(num_workers=0)
         return _kiwi
+
+
+def warm_up() -> None:
+    """Load the analyser and run it once now (its first call takes about a second more than
+    the next ones), not inside the first measured call."""
+    global _warm
+    if not _warm:
+        kiwi = _analyser()
+        with _use_lock:
+            kiwi.tokenize("분석기를 한 번 돌려 둔다.")
+        _warm = True
 
 
 def tokenizer_version() -> str:
@@ -91,16 +107,38 @@ class Term:
 
 
 @lru_cache(maxsize=8192)
-def _words(segment: str) -> tuple[tuple[str, int], ...]:
-    """The analyser's words of one normalised segment (a title, a paragraph): (form, start).
-
-    Cached: wire copies and re-fetched versions repeat most paragraphs."""
+def _tokens(segment: str) -> tuple[tuple[str, str, int, int], ...]:
+    """The analyser's tokens of one normalised segment (a title, a paragraph, a query word):
+    (form, tag, start, length). Cached: wire copies and new versions repeat most paragraphs."""
     if not segment:
         return ()
     kiwi = _analyser()
     with _use_lock:
         tokens = kiwi.tokenize(segment)
-    return tuple((t.form.lower(), t.start) for t in tokens if t.tag in WORD_TAGS and t.form)
+    return tuple((t.form.lower(), t.tag, t.start, t.len) for t in tokens if t.form)
+
+
+def _words(segment: str) -> list[tuple[str, int]]:
+    """The index words of a segment: (form, start)."""
+    return [(f, s) for f, tag, s, _ in _tokens(segment) if tag in WORD_TAGS]
+
+
+def noun_spans(segment: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of touching noun-like tokens (a compound, a name the analyser
+    mistook, a number with its counter): where bigrams are taken. Particles and endings are
+    left out, so 반도체를 gives the bigrams of 반도체 only."""
+    start = end = -1
+    for _, tag, s, n in _tokens(segment):
+        if tag not in SPAN_TAGS:
+            continue
+        if s == end:  # touching the span so far
+            end = s + n
+            continue
+        if end > start:
+            yield start, end
+        start, end = s, s + n
+    if end > start:
+        yield start, end
 
 
 def bigrams(run: str, start: int = 0) -> Iterator[Term]:
@@ -109,13 +147,20 @@ def bigrams(run: str, start: int = 0) -> Iterator[Term]:
         yield Term(run[i : i + 2], start + i, False)
 
 
-def segment_terms(segment: str) -> list[Term]:
-    """Every index term of one normalised segment, by offset."""
-    terms = [Term(form, start, True) for form, start in _words(segment)]
-    for m in _HANGUL_RUN.finditer(segment):
-        terms.extend(bigrams(m.group(), m.start()))
-    terms.extend(Term(m.group(), m.start(), False) for m in _ALNUM_RUN.finditer(segment))
-    return terms
+def span_bigrams(segment: str) -> Iterator[Term]:
+    """The bigrams of the Hangul inside the noun spans of a segment, at their offsets."""
+    for start, end in noun_spans(segment):
+        for m in _HANGUL_RUN.finditer(segment, start, end):
+            yield from bigrams(m.group(), m.start())
+
+
+@lru_cache(maxsize=8192)
+def segment_terms(segment: str) -> tuple[tuple[str, int, bool], ...]:
+    """Every index term of one normalised segment: (term, offset, is an analyser word)."""
+    terms = [(form, start, True) for form, start in _words(segment)]
+    terms.extend((b.text, b.start, False) for b in span_bigrams(segment))
+    terms.extend((m.group(), m.start(), False) for m in _ALNUM_RUN.finditer(segment))
+    return tuple(terms)
 
 
 def _segments(title: str, subtitle: str | None, body: str) -> Iterator[tuple[str, bool]]:
@@ -133,10 +178,11 @@ def document_terms(title: str, subtitle: str | None, body: str) -> dict[str, dic
     out: dict[str, dict[int, str]] = {}
     base = 1
     for segment, heading in _segments(title, subtitle, body):
-        for term in segment_terms(segment):
-            pos = min(base + term.start, MAX_POSITION)
-            weight = ("A" if term.word else "B") if heading else ("C" if term.word else "D")
-            positions = out.setdefault(term.text, {})
+        word_weight, bigram_weight = ("A", "B") if heading else ("C", "D")
+        for text, start, word in segment_terms(segment):
+            pos = min(base + start, MAX_POSITION)
+            weight = word_weight if word else bigram_weight
+            positions = out.setdefault(text, {})
             if pos in positions:
                 positions[pos] = min(positions[pos], weight)  # A beats B beats C beats D
             elif len(positions) < MAX_POSITIONS:
@@ -210,12 +256,14 @@ def _word_expression(word: str) -> str | None:
             parts.append(expr)
 
     for m in _HANGUL_RUN.finditer(word):
-        nouns = [f for f, _ in _words(m.group()) if _HANGUL_RUN.fullmatch(f)]
-        if nouns:
-            for form in nouns:
-                add(_word_alternatives(form))
-        elif len(m.group()) >= 2:  # no noun (a verb, an adverb): the syllables as written
-            add(_chain((b.text, b.start) for b in bigrams(m.group())))
+        run = m.group()
+        nouns = [(f, s) for f, s in _words(run) if _HANGUL_RUN.fullmatch(f)]
+        if len(nouns) == 1:
+            add(_word_alternatives(nouns[0][0]))
+        elif nouns:  # a compound (양자컴퓨터): its nouns in a row, or its syllables in a row
+            span = run[nouns[0][1] : nouns[-1][1] + len(nouns[-1][0])]
+            add(f"({_chain(nouns)} | {_chain((b.text, b.start) for b in bigrams(span))})")
+        # a run without a noun (a verb, an adverb) asks for nothing: only nouns are indexed
     for m in _ALNUM_RUN.finditer(word):
         run = m.group()
         pieces = [f for f, _ in _words(run)]
@@ -236,17 +284,13 @@ def _other(form: str) -> bool:
 
 
 def _phrase_expression(phrase: str) -> str | None:
-    """A quoted phrase: its bigrams, letter-digit runs and other words at their offsets, so it
-    matches that text as written (whatever the analyser made of it in the article)."""
-    items: list[tuple[str, int]] = []
-    for m in _HANGUL_RUN.finditer(phrase):
-        if len(m.group()) == 1:
-            items.extend((f, m.start()) for f, _ in _words(m.group()))
-        else:
-            items.extend((b.text, b.start) for b in bigrams(m.group(), m.start()))
-    items.extend((m.group(), m.start()) for m in _ALNUM_RUN.finditer(phrase))
+    """A quoted phrase: the bigrams of its nouns, its one-syllable nouns, letter-digit runs and
+    other words, each at its offset, so the nouns must stand in the article as in the phrase
+    (whatever the analyser made of them there), with as many characters between them."""
+    items = [(b.text, b.start) for b in span_bigrams(phrase)]
     covered = {s for _, s in items}
-    items.extend((f, s) for f, s in _words(phrase) if s not in covered and _other(f))
+    items.extend((f, s) for f, s in _words(phrase) if s not in covered)  # one-syllable nouns
+    items.extend((m.group(), m.start()) for m in _ALNUM_RUN.finditer(phrase))
     return _chain(items)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -66,7 +66,10 @@ SELECT {FEED_COLUMNS} FROM articles_feed
 WHERE id < %(hi)s {{filters}}
 ORDER BY id DESC LIMIT %(limit)s
 """
-FEED_ESTIMATE = "EXPLAIN (FORMAT JSON) SELECT id FROM articles_feed WHERE true {filters}"
+FEED_COUNT = """
+SELECT count(*) FROM (SELECT FROM articles_feed WHERE true {filters} LIMIT %(most)s) AS n
+"""
+COUNTED = 10_000  # articles counted exactly at most; above, the planner's estimate
 FEED_NEWEST_ID = "SELECT coalesce(max(id), 0) FROM articles_feed"
 
 
@@ -113,9 +116,10 @@ def _instant(value: date | datetime | str | None, *, end: bool) -> datetime | No
 
 def _filters(
     since: Any, until: Any, portal: str | None, publisher: str | None, section: str | None,
-    when: str,
+    when: str, prefix: str = "",
 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """` AND …` conditions and their parameters; `when` is the column of the time filter."""
+    """` AND …` conditions and their parameters; `when` is the column of the time filter,
+    `prefix` that of the others' table (`s.`)."""
     sql, params = [], {}
     start, stop = _instant(since, end=False), _instant(until, end=True)
     if start is not None:
@@ -126,7 +130,7 @@ def _filters(
         params["until"] = stop
     for name, value in (("portal", portal), ("publisher", publisher), ("section", section)):
         if value is not None:
-            sql.append(f"{name} = %({name})s")
+            sql.append(f"{prefix}{name} = %({name})s")
             params[name] = value
     return "".join(f" AND {c}" for c in sql), params
 
@@ -199,15 +203,17 @@ def _collect(
     conn: psycopg.Connection[Any], expression: str, filters: str, params: dict[str, Any],
     low: int, top: int, need: int,
 ) -> tuple[list[int], bool]:  # fmt: skip
-    """Up to `need` matching ids below `top`, newest first; True when no older match is left."""
+    """Up to `need` matching ids below `top`, newest first; True when no older match is left.
+
+    Never prepared: a generic plan, blind to the query's terms, scans the id range and tests
+    every row's vector where the GIN index answers at once (20 ms against 0.1 ms at 5,000)."""
     query = MATCHES.format(filters=filters)
     ids: list[int] = []
     hi, width = top, FIRST_WINDOW
     while hi > low:
         lo = max(low, hi - width)
-        rows = conn.execute(
-            query, {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
-        ).fetchall()
+        values = {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
+        rows = conn.execute(query, values, prepare=False).fetchall()
         ids.extend(r[0] for r in rows)
         if len(ids) >= need:
             return ids, False
@@ -243,8 +249,17 @@ def _newest(
     if nxt is None and before_id is None:
         total, exact = len(hits), True
     else:
-        total, exact = estimate_rows(conn, FEED_ESTIMATE.format(filters=filters), params), False
+        total, exact = _count(conn, filters, {**params, "hi": top}), True
+        if total > COUNTED:
+            sql = "EXPLAIN (FORMAT JSON) " + NEWEST.format(filters=filters).split("ORDER BY")[0]
+            total, exact = estimate_rows(conn, sql, {**params, "hi": top}), False
     return SearchPage(hits, total, nxt, 0, exact, [])
+
+
+def _count(conn: psycopg.Connection[Any], filters: str, params: dict[str, Any]) -> int:
+    """Articles below the cursor passing the filters, counted up to COUNTED + 1."""
+    sql = FEED_COUNT.format(filters=filters + " AND id < %(hi)s")
+    return conn.execute(sql, {**params, "most": COUNTED + 1}).fetchone()[0]
 
 
 def estimate_rows(conn: psycopg.Connection[Any], explain: str, params: dict[str, Any]) -> int:
@@ -271,6 +286,75 @@ def snippet(body: str | None, terms: Iterable[str]) -> str:
     end = start + SNIPPET_LENGTH
     piece = text[start:end]
     return ("…" if start else "") + piece + ("…" if end < len(text) else "")
+
+
+# -- every match, streamed (sosik export) -------------------------------------------------------
+STREAM_ALL = f"SELECT {FEED_COLUMNS} FROM articles_feed WHERE true {{filters}} ORDER BY id"
+STREAM_MATCHES = f"""
+SELECT {", ".join("f." + c.strip() for c in FEED_COLUMNS.split(","))}
+FROM article_search s JOIN articles_feed f ON f.id = s.article_id
+WHERE s.terms @@ %(q)s::tsquery {{filters}}
+ORDER BY s.article_id
+"""
+
+
+def _stream_query(
+    q: str | None, *, since: Any = None, until: Any = None, portal: str | None = None,
+    publisher: str | None = None, section: str | None = None,
+) -> tuple[str, dict[str, Any]] | None:  # fmt: skip
+    if q is None or not q.strip():
+        when = "coalesce(published_at, first_seen_at)"
+        filters, params = _filters(since, until, portal, publisher, section, when)
+        return STREAM_ALL.format(filters=filters), params
+    expression = query_expression(q)
+    if expression is None:
+        return None
+    filters, params = _filters(since, until, portal, publisher, section, "s.dated_at", "s.")
+    return STREAM_MATCHES.format(filters=filters), {**params, "q": expression}
+
+
+def stream(
+    conn: psycopg.Connection[Any],
+    q: str | None = None,
+    *,
+    since: date | datetime | str | None = None,
+    until: date | datetime | str | None = None,
+    portal: str | None = None,
+    publisher: str | None = None,
+    section: str | None = None,
+    limit: int | None = None,
+    batch: int = 1000,
+) -> Iterator[dict[str, Any]]:
+    """Every article matching `q` (all of them, not a pool) and the filters, in id order, as
+    `articles_feed` dicts, read `batch` rows at a time through a server-side cursor (memory
+    stays flat whatever the count). Runs in one read-only transaction: one snapshot, so a
+    long export is consistent; times come in KST. Exhaust or close the generator before
+    using the connection for anything else."""
+    built = _stream_query(
+        q, since=since, until=until, portal=portal, publisher=publisher, section=section
+    )
+    if built is None:
+        return
+    sql, params = built
+    if limit is not None:
+        sql += " LIMIT %(limit)s"
+        params["limit"] = limit
+    with conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        conn.execute("SET LOCAL TIME ZONE 'Asia/Seoul'")  # times as Korean readers read them
+        with conn.cursor(name="sosik_stream", row_factory=dict_row) as cur:
+            cur.itersize = batch
+            cur.execute(sql, params)
+            yield from cur
+
+
+def estimate_stream(conn: psycopg.Connection[Any], q: str | None = None, **filters: Any) -> int:
+    """The planner's estimate of how many rows `stream(conn, q, **filters)` yields."""
+    built = _stream_query(q, **filters)
+    if built is None:
+        return 0
+    sql, params = built
+    return estimate_rows(conn, "EXPLAIN (FORMAT JSON) " + sql, params)
 
 
 # -- the index's upkeep (crawler.indexer) -------------------------------------------------------

@@ -114,7 +114,9 @@ def run_distributed_crawl(args: argparse.Namespace, settings: Any) -> int:
     """`sosik crawl … --distributed`: queue the job, work on it here until it is finished."""
     from crawler.distributed import handoff
     from crawler.distributed.worker import Worker
-    from crawler.report import Outcome, print_summary
+    from crawler.launch import finish
+    from crawler.report import RunSummary
+    from crawler.runs import RunRecord, iter_errors
 
     job = start_job(args, settings)
     print(f"sosik: distributed job {job.id} (run {job.run_id})", file=sys.stderr)
@@ -129,16 +131,18 @@ def run_distributed_crawl(args: argparse.Namespace, settings: Any) -> int:
         )
         return 1
     stats = dict(run.stats or {})
-    outcome = Outcome(
+    record = RunRecord()
+    record.extend(iter_errors(run.errors))
+    summary = RunSummary(
         run.status,
         stats,
-        list(run.errors or []),
+        record,
         list(stats.get("alarms") or []),
         job.spiders,
         [stats["failure"]] if stats.get("failure") else [],
+        [job.run_id],
     )
-    print_summary(outcome, sys.stderr)
-    return outcome.exit_code
+    return finish(summary, sys.stderr)
 
 
 def _masked(url: str) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from db.search import find, query_terms
+from db.search import find, query_terms, stream
 from tests.db.factories import article
+from tests.db.test_reader_role import reader_role, reader_url  # noqa: F401 - fixtures
 from tests.search.corpus import corpus_articles, item, store_and_index
 
 # Written from the corpus texts: names, two- and three-syllable nouns, a compound, Latin
@@ -77,6 +78,17 @@ def test_filters_narrow_the_matches(conn: psycopg.Connection[Any], corpus: dict[
     assert find(conn, "대통령", section="국제", portal="nowhere").hits == []
 
 
+def test_a_one_syllable_noun_is_found_as_a_word_not_inside_others(
+    conn: psycopg.Connection[Any], corpus: dict[int, str]
+) -> None:
+    # 군 (the county) stands alone in one article; others have 군수, 군무, 군청 (other words)
+    alone = {i for i, t in corpus.items() if "] 군-" in t}
+    inside = {i for i, t in corpus.items() if "군수" in t or "군무" in t} - alone
+    assert len(alone) == 1 and inside
+    got = {h["id"] for h in find(conn, "군").hits}
+    assert alone <= got and not got & inside
+
+
 def test_title_words_rank_first_and_snippets_show_the_word(
     conn: psycopg.Connection[Any], corpus: dict[int, str]
 ) -> None:
@@ -96,6 +108,8 @@ OWN = [
     ("삼성전자, HBM 공급 확대", "삼성전자가 AI 반도체용 HBM3E 공급을 늘린다고 밝혔다."),
     ("쌀값 안정 대책", "정부가 쌀 수매량을 늘리기로 했다. 농민들은 환영했다."),
     ("날씨", "내일은 전국에 비가 오겠다. 바람도 강하게 불겠다."),
+    ("양자 역학 강의", "학생들은 컴퓨터 과학과 양자 역학을 함께 배운다."),
+    ("연구 성과", "국내 연구진이 양자컴퓨터를 개발했다."),
 ]
 
 
@@ -123,6 +137,8 @@ def own(conn: psycopg.Connection[Any], db_url: str) -> list[int]:
         ('"공급 HBM"', []),
         ("삼성전자가", [1]),  # the particle is not searched for
         ("전국 삼성", []),  # both words must match
+        ("양자컴퓨터", [5]),  # a compound: its parts in a row, not anywhere
+        ("양자 컴퓨터", [4, 5]),
         ("", None),
     ],
 )
@@ -172,3 +188,17 @@ def test_bad_arguments_are_refused(conn: psycopg.Connection[Any]) -> None:
     for kwargs in ({"limit": 0}, {"limit": 1000}, {"offset": -1}, {"order": "best"}):
         with pytest.raises(ValueError):
             find(conn, "검색", **kwargs)
+
+
+def test_the_reader_role_can_search_and_stream_but_not_write(
+    conn: psycopg.Connection[Any],
+    db_url: str,
+    reader_url: str,  # noqa: F811 - the fixture
+) -> None:
+    ids = store_and_index(conn, [article(1, title="반도체 수출 급증")], db_url)
+    with psycopg.connect(reader_url, autocommit=True) as reader:
+        assert [h["id"] for h in find(reader, "반도체").hits] == ids
+        assert [r["id"] for r in stream(reader, "수출")] == ids
+        assert find(reader, None).hits[0]["id"] == ids[0]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            reader.execute("DELETE FROM article_search")
