@@ -289,14 +289,16 @@ def _routes(app: FastAPI) -> None:
         request: Request, conn: Reader, q: Annotated[str | None, Query(max_length=200)] = None,
         since: Filter = None, until: Filter = None, portal: Filter = None,
         publisher: Filter = None, before_id: BeforeId = None, offset: Offset = 0,
+        order: Order = "relevance",
     ) -> HTMLResponse:  # fmt: skip
         # A form sends its empty fields as empty strings: they mean "no filter".
         form = {"q": (q or "").strip(), "portal": portal or "", "publisher": publisher or "",
-                "since": _day(since, "since"), "until": _day(until, "until")}  # fmt: skip
+                "since": _day(since, "since"), "until": _day(until, "until"),
+                "order": order if order != "relevance" else ""}  # fmt: skip
         found = _find(
             conn, form["q"] or None, since=form["since"], until=form["until"],
             portal=form["portal"] or None, publisher=form["publisher"] or None,
-            before_id=before_id, offset=offset, limit=DEFAULT_LIMIT,
+            before_id=before_id, offset=offset, order=order, limit=DEFAULT_LIMIT,
         )  # fmt: skip
         more = None
         if found["next_before_id"]:

@@ -22,6 +22,11 @@ def test_search_page_highlights_the_terms_and_links_the_articles(api: str) -> No
     # a form sends its empty fields as empty strings: no filter, not an error
     empty = page(api, "/", q="전기버스", since="", until="", portal="", publisher="")
     assert empty.status_code == 200 and empty.text.count("<li>") == r.text.count("<li>")
+    newest = page(api, "/", q="전기버스", order="newest").text
+    ids = [int(i) for i in re.findall(r'class="title" href="/ui/articles/(\d+)"', newest)]
+    assert len(ids) >= 2 and ids == sorted(ids, reverse=True)
+    assert 'value="newest" selected' in newest
+    assert page(api, "/", q="x", order="oldest").status_code == 422
     bad = page(api, "/", q="전기버스", since="2025-13-01")
     assert bad.status_code == 422 and "since" in bad.json()["detail"]
 
