@@ -5,7 +5,7 @@
 A throwaway database (DATABASE_URL's server, else the embedded one) gets what the web tests
 read: `sosik demo`'s site crawled by three scheduled-job crawls through the real Scrapy engine,
 one article edited into a second version, everything indexed for search
-(tests/web/newsdb.py). The application is served on loopback and headless Chromium
+(tests/web/newsdb.py). The application is served, with the schedule those jobs would run from, on loopback and headless Chromium
 (Debian's `chromium`, driven by Playwright) walks it as the browser test does
 (tests/web/browser.py): search 전기버스, open the article with two versions, the health page.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 import _common
 
 from tests.web.browser import chromium, tour
-from tests.web.newsdb import Served, fill
+from tests.web.newsdb import Served, fill, schedule
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with _common.throwaway_database("sosik_shots") as url:
         fill(url)
-        with Served(url) as base:
+        with Served(url, schedule=schedule()) as base:
             shots = tour(base, executable)
     for name, png in shots.items():
         path = args.out / f"{name}.png"

@@ -5,7 +5,8 @@ The database: `--database-url`, else `SOSIK_READER_URL`, else the one every comm
 `sosik_reader` in a read-only transaction (db.readers.reading): the login must be that role's
 member — a service login made with `CREATE ROLE web LOGIN IN ROLE sosik_reader`, or the owner.
 Checked before listening; a login that may not, or a database without the reader views, is one
-line and exit 1.
+line and exit 1. With a schedule (`--schedule`, $SOSIK_SCHEDULE or ./schedule.toml) the health
+page lists every job of it, when it is next due, and flags a job late past due.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def add_parser(sub: Any) -> None:
         help="a query running longer is cancelled and answered 503 (default 2000)",
     )
     p.add_argument("--connections", type=flag_type(positive), default=4, help="database pool size")
+    p.add_argument(
+        "--schedule",
+        metavar="FILE",
+        default=os.environ.get("SOSIK_SCHEDULE"),
+        help="the schedule.toml the jobs run from: the health page then shows every job, when "
+        "it is next due and whether it is late (default $SOSIK_SCHEDULE, else ./schedule.toml "
+        "if there is one)",
+    )
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning"))
     p.set_defaults(func=serve)
 

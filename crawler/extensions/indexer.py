@@ -222,7 +222,8 @@ class SearchIndexExtension:
         from crawler.extensions.metrics import setting
 
         if setting(crawler.settings, "SOSIK_SEARCH_INDEX", "on").strip().lower() in OFF:
-            raise NotConfigured("SOSIK_SEARCH_INDEX is off")
+            # no message: Scrapy would log one as a warning on every crawl that turned it off
+            raise NotConfigured
         self.crawler = crawler
         self.owner: Any = None
         self.python = sys.executable

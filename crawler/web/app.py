@@ -21,9 +21,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import psycopg
@@ -39,9 +39,14 @@ from crawler.domain.dates import KST
 from crawler.web import text
 from db import readers
 
+if TYPE_CHECKING:
+    from crawler.scheduler.jobs import Schedule
+
 HERE = Path(__file__).resolve().parent
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+NEVER_RUN = dict.fromkeys(("id", "spider", "started_at", "finished_at", "status", "alarms"))
+LATE_AFTER = timedelta(minutes=15)  # a scheduled job this long past due is shown as late
 POOL_WAIT = 5.0  # seconds a request waits for a free connection before it is answered 503
 
 Conn = psycopg.Connection[Any]
@@ -56,6 +61,7 @@ def create_app(
     *,
     statement_timeout_ms: int = readers.STATEMENT_TIMEOUT_MS,
     pool_size: int = 4,
+    schedule: Schedule | None = None,
 ) -> FastAPI:
     """The application reading the database at `url` (any role that may SET ROLE sosik_reader:
     a login in that role, or the owner)."""
@@ -79,6 +85,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.timeout_ms = statement_timeout_ms
+    app.state.schedule = schedule
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _routes(app)
     _errors(app)
@@ -175,10 +182,36 @@ def _cluster(conn: Conn, cluster_id: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _health(conn: Conn, days: int) -> dict[str, Any]:
+def _health(conn: Conn, days: int, schedule: Schedule | None) -> dict[str, Any]:
     from crawler.domain.outcomes import NOTE_KINDS
 
-    return readers.health(conn, days=days, notes=NOTE_KINDS)
+    h = readers.health(conn, days=days, notes=NOTE_KINDS)
+    h["jobs"] = job_table(h["jobs"], schedule, datetime.now(KST))
+    h["scheduled"] = schedule is not None
+    return h
+
+
+def job_table(
+    last_runs: list[dict[str, Any]], schedule: Schedule | None, now: datetime
+) -> list[dict[str, Any]]:
+    """Every job of the schedule with its newest run (or none), when it is next due and whether
+    it is `late` (due more than LATE_AFTER ago: its scheduler is stopped or stuck); then the
+    jobs that have runs but are not in the schedule (`scheduled` false). Pure."""
+    from crawler.scheduler.jobs import next_due
+
+    runs = {r["job"]: r for r in last_runs}
+    out = []
+    for job in schedule.jobs if schedule else ():
+        run = runs.pop(job.name, None)
+        due = next_due(job, run["started_at"] if run else None, now, schedule.timezone)
+        late = run is not None and run["status"] != "running" and now - due > LATE_AFTER
+        out.append(
+            {"job": job.name, "when": job.when, "scheduled": True, "next_due": due,
+             "late": late, **(run or NEVER_RUN)}
+        )  # fmt: skip
+    for _, run in sorted(runs.items()):
+        out.append({**run, "when": None, "scheduled": False, "next_due": None, "late": False})
+    return out
 
 
 def _routes(app: FastAPI) -> None:
@@ -244,7 +277,7 @@ def _routes(app: FastAPI) -> None:
     def health(conn: Reader, days: Days = 30) -> dict[str, Any]:
         """The newest run of each scheduled job, runs with layout-drift alarms, the feed's lag,
         articles per KST day and portal, runs per day and status, the top failing URLs."""
-        return _health(conn, days)
+        return _health(conn, days, app.state.schedule)
 
     @app.get("/docs", include_in_schema=False)
     def docs(request: Request) -> HTMLResponse:
@@ -256,14 +289,16 @@ def _routes(app: FastAPI) -> None:
         request: Request, conn: Reader, q: Annotated[str | None, Query(max_length=200)] = None,
         since: Filter = None, until: Filter = None, portal: Filter = None,
         publisher: Filter = None, before_id: BeforeId = None, offset: Offset = 0,
+        order: Order = "relevance",
     ) -> HTMLResponse:  # fmt: skip
         # A form sends its empty fields as empty strings: they mean "no filter".
         form = {"q": (q or "").strip(), "portal": portal or "", "publisher": publisher or "",
-                "since": _day(since, "since"), "until": _day(until, "until")}  # fmt: skip
+                "since": _day(since, "since"), "until": _day(until, "until"),
+                "order": order if order != "relevance" else ""}  # fmt: skip
         found = _find(
             conn, form["q"] or None, since=form["since"], until=form["until"],
             portal=form["portal"] or None, publisher=form["publisher"] or None,
-            before_id=before_id, offset=offset, limit=DEFAULT_LIMIT,
+            before_id=before_id, offset=offset, order=order, limit=DEFAULT_LIMIT,
         )  # fmt: skip
         more = None
         if found["next_before_id"]:
@@ -286,7 +321,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/ui/health", include_in_schema=False)
     def health_page(request: Request, conn: Reader, days: Days = 30) -> HTMLResponse:
-        h = _health(conn, days)
+        h = _health(conn, days, app.state.schedule)
         charts = json.dumps(
             jsonable_encoder(
                 {

@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from crawler.runrecord import is_failure, iter_errors
+from crawler.domain.outcomes import is_failure
+from crawler.runrecord import iter_errors
 from tests.distributed.redisfix import RedisServer, has_redis_server, new_prefix
 from tests.distributed.scenarios import Run, distributed_crawl
 from tests.faults.table import FaultRow, print_table

@@ -26,6 +26,19 @@ ADDED_SENTENCE = "이 문장은 기사가 고쳐지면서 새로 들어갔다."
 JOBS = {"ev-search": "ok", "economy": "ok", "broken": "errors"}
 
 
+def schedule() -> Any:
+    """The schedule the three crawls of `fill` would run from (for the health page)."""
+    from crawler.scheduler.jobs import parse_schedule
+
+    return parse_schedule(
+        {"job": [
+            {"name": "ev-search", "portal": "naver", "query": QUERY, "every": "15m"},
+            {"name": "economy", "portal": "naver_section", "section": SECTION, "cron": "0 * * * *"},
+            {"name": "broken", "portal": "naver", "query": MISSING_QUERY, "every": "1h"},
+        ]}
+    )  # fmt: skip
+
+
 @dataclass(frozen=True)
 class NewsDb:
     url: str  # the owner's connection string

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from tests.web.newsdb import ADDED_SENTENCE, NewsDb
+from tests.web.newsdb import ADDED_SENTENCE, NewsDb, Served
 
 
 def page(base: str, path: str, **params: object) -> httpx.Response:
@@ -22,6 +22,11 @@ def test_search_page_highlights_the_terms_and_links_the_articles(api: str) -> No
     # a form sends its empty fields as empty strings: no filter, not an error
     empty = page(api, "/", q="전기버스", since="", until="", portal="", publisher="")
     assert empty.status_code == 200 and empty.text.count("<li>") == r.text.count("<li>")
+    newest = page(api, "/", q="전기버스", order="newest").text
+    ids = [int(i) for i in re.findall(r'class="title" href="/ui/articles/(\d+)"', newest)]
+    assert len(ids) >= 2 and ids == sorted(ids, reverse=True)
+    assert 'value="newest" selected' in newest
+    assert page(api, "/", q="x", order="oldest").status_code == 422
     bad = page(api, "/", q="전기버스", since="2025-13-01")
     assert bad.status_code == 422 and "since" in bad.json()["detail"]
 
@@ -50,3 +55,21 @@ def test_health_page_carries_its_chart_data_and_needs_nothing_from_elsewhere(api
             assert ref.startswith(("/", "data:", "?")), ref  # no CDN: the pages work offline
     for asset in ("uPlot.iife.min.js", "uPlot.min.css", "charts.js", "sosik.css"):
         assert page(api, f"/static/{asset}").status_code == 200, asset
+
+
+def test_with_a_schedule_health_lists_jobs_that_never_ran(reader_url: str) -> None:
+    from crawler.scheduler.jobs import parse_schedule
+
+    schedule = parse_schedule(
+        {"job": [
+            {"name": "ev-search", "portal": "naver", "query": "전기버스", "every": "15m"},
+            {"name": "never-ran", "portal": "daum", "query": "반도체", "every": "1h"},
+        ]}
+    )  # fmt: skip
+    with Served(reader_url, schedule=schedule) as base:
+        jobs = {j["job"]: j for j in page(base, "/health").json()["jobs"]}
+        html = page(base, "/ui/health").text
+    assert jobs["ev-search"]["status"] == "ok" and jobs["ev-search"]["when"] == "every 15m"
+    assert jobs["never-ran"]["status"] is None and jobs["never-ran"]["scheduled"]
+    assert not jobs["broken"]["scheduled"]  # has runs, not in this schedule
+    assert "실행 기록 없음" in html and "every 1h" in html
