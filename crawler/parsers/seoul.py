@@ -225,10 +225,15 @@ def _structural_items(page: Page, tree: Any, main_only: bool = False) -> list[_I
         by_parent.setdefault(el.getparent(), []).append(url)
     main_urls = max(by_parent.values(), key=len)
     main_parent = blocks[main_urls[0]].getparent()
+    if main_parent is None:
+        # the "item" is the whole document (one URL owns every ancestor): no list here
+        return []
     sig = (main_parent.tag, main_parent.get("class"))
     out: list[_Item] = []
     for url, el in blocks.items():
         parent = el.getparent()
+        if parent is None:
+            continue
         if parent is not main_parent and (parent.tag, parent.get("class")) != sig:
             continue
         title = _block_title(el, groups[url])

@@ -51,3 +51,20 @@ def test_a_page_declaring_a_broken_og_url_keeps_its_own_address():
         except ParseError:
             continue
         assert is_url(item.url)
+
+
+@pytest.mark.parametrize("kind", ["search", "list"])
+def test_a_seoul_page_whose_only_story_owns_the_whole_document_is_no_list(kind):
+    # make fuzz (seed 1451870126): the seed page with its charset and links mutated left links
+    # to one story only, so that story's block was the root element, which has no parent
+    from crawler.parsers import registry
+
+    url = "https://www.seoul.co.kr/news/society/2024/08/29/20240829500001"
+    body = f'<html><body><div><h2><a href="{url}">제목</a></h2></div></body></html>'.encode()
+    page = Page(url="https://search.seoul.co.kr/index.php?keyword=x", body=body)
+    parse = registry.parse_search if kind == "search" else registry.parse_list
+    try:
+        result = parse(page)  # raised AttributeError ('NoneType' object has no attribute 'tag')
+    except ParseError:
+        return
+    assert len(result.to_json()["results" if kind == "search" else "links"]) <= 1
