@@ -427,6 +427,22 @@ def distributed_crawl(
     )
 
 
+def outage_crawl(redis_url: str, prefix: str, logs: Path, fault: str, **kwargs: Any) -> Run:
+    """`distributed_crawl` into a new database on a PostgreSQL server of its own (embedded, in
+    a temp dir), which the "db-down" faults stop and start."""
+    from tests.faults.database import EmbeddedServer, temp_root
+
+    with temp_root() as root:
+        database = EmbeddedServer(root / "pg")
+        try:
+            return distributed_crawl(
+                database.database("dist"), redis_url, prefix, logs, fault=fault,
+                database=database, **kwargs,
+            )  # fmt: skip
+        finally:
+            database.close()
+
+
 def describe(run: Run) -> str:
     """A few lines for a failing assertion."""
     rec = run.run

@@ -24,6 +24,7 @@ from tests.distributed.scenarios import (
     describe,
     distributed_crawl,
     legacy_layout,
+    outage_crawl,
     run_record,
     stored,
 )
@@ -134,19 +135,11 @@ def test_a_worker_killed_while_the_database_is_down_loses_nothing(
     is acknowledged: the killed worker's finished requests, whose items died with it, go back
     to the queue with its leases and are stored by the others once the database is back."""
     require_corpus()
-    from tests.faults.database import EmbeddedServer, temp_root
-
     url, prefix = redis_url
-    with temp_root() as root:
-        database = EmbeddedServer(root / "pg")
-        try:
-            run = distributed_crawl(
-                database.database("dist"), url, prefix, tmp_path / "logs", articles=ARTICLES,
-                workers=3, latency=0.3, fault="db-down-kill", database=database,
-                settings={"CONCURRENT_REQUESTS": "2"},
-            )  # fmt: skip
-        finally:
-            database.close()
+    run = outage_crawl(
+        url, prefix, tmp_path / "logs", "db-down-kill", articles=ARTICLES, workers=3,
+        latency=0.3, settings={"CONCURRENT_REQUESTS": "2"},
+    )  # fmt: skip
     why = describe(run)
     # 2 requests at once, so at most 4 in progress: the others had finished, unacknowledged
     assert run.killed >= 6, why
@@ -165,19 +158,12 @@ def test_items_spilled_while_the_database_is_down_are_written_back_then_acknowle
     which are not durable; asked for durability, each store writes its file back once the
     database answers, and only then are those requests acknowledged and the job finished."""
     require_corpus()
-    from tests.faults.database import EmbeddedServer, temp_root
-
     url, prefix = redis_url
-    with temp_root() as root:
-        database = EmbeddedServer(root / "pg")
-        try:
-            run = distributed_crawl(
-                database.database("dist"), url, prefix, tmp_path / "logs", articles=ARTICLES,
-                workers=2, latency=0.3, fault="db-down", database=database, outage=6.0,
-                settings={"CONCURRENT_REQUESTS": "2", "STORE_RETRY_SECONDS": "1", "SOSIK_DB_WAIT": "0.5"},
-            )  # fmt: skip
-        finally:
-            database.close()
+    run = outage_crawl(
+        url, prefix, tmp_path / "logs", "db-down", articles=ARTICLES, workers=2, latency=0.3,
+        outage=6.0,
+        settings={"CONCURRENT_REQUESTS": "2", "STORE_RETRY_SECONDS": "1", "SOSIK_DB_WAIT": "0.5"},
+    )  # fmt: skip
     why = describe(run)
     assert run.worker_codes == [0, 0], why
     assert run.stored == ARTICLES and run.stored_twice == 0, why
