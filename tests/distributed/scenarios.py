@@ -388,8 +388,8 @@ def distributed_crawl(
             notes = f"database stopped after {at} of {articles + 4} requests"
             if fault == "db-down-kill":
                 # the workers go on fetching and parsing, their stores keep the items and
-                # retry, and nothing is acknowledged: a worker has at most 4 requests in
-                # progress with 2 at once, so one holding 6 holds finished ones
+                # retry, and nothing is acknowledged: with 2 requests at once (and 2 taken
+                # ahead), a worker holding 6 holds finished ones waiting for the store
                 victim = cluster.holding(names, 6, end)
                 victim_at = names.index(victim)
                 killed = cluster.leases_of(victim)
