@@ -34,6 +34,7 @@ class ItemFactory:
                 golds.append(json.loads(path.read_text("utf-8")))
         if not golds:
             raise SystemExit("no corpus gold to build items from (set SOSIK_CORPUS)")
+        self.golds = [g for g in golds if g.get("body")]  # the real articles (bench/search.py)
         self.paragraphs = [x for g in golds for x in g["body"].split("\n\n") if len(x) >= 40]
         self.words = [w for x in self.paragraphs for w in x.split() if len(w) >= 2]
         self.publishers = sorted({g["publisher"] for g in golds if g.get("publisher")})

@@ -251,6 +251,10 @@ def run_db(args: argparse.Namespace) -> int:
         from crawler.commands import database
 
         return database.run(args)
+    if args.action == "reindex":
+        from crawler.commands import reindex
+
+        return reindex.run(args)
     try:
         if args.action == "url":
             print(database_url())
@@ -268,6 +272,8 @@ def run_db(args: argparse.Namespace) -> int:
 
 # -- main --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from crawler.commands.reindex import add_arguments as reindex_arguments
+
     p = ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -346,11 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--encoding", help="charset the server declared, if known")
     e.set_defaults(func=run_extract)
 
-    d = sub.add_parser("db", help="database: upgrade, downgrade, url, status, stop, flush-spill")
+    d = sub.add_parser(
+        "db", help="database: upgrade, downgrade, url, status, stop, flush-spill, reindex"
+    )
     d.add_argument(
-        "action", choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill")
+        "action",
+        choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill", "reindex"),
     )
     d.add_argument("revision", nargs="?")
+    reindex_arguments(d)  # --follow, --batch, --nice
     d.set_defaults(func=run_db)
 
     for module in _command_modules():
@@ -364,6 +374,7 @@ def _command_modules() -> list[Any]:
 
     mods = []
     names = ("runs", "schedule", "reparse", "canary", "demo", "enqueue", "worker", "queue")
+    names += ("articles", "export", "show", "serve")
     for name in (f"crawler.commands.{n}" for n in names):
         try:
             mods.append(importlib.import_module(name))

@@ -90,6 +90,8 @@ EXTENSIONS = {
     "crawler.progress.Progress": 500,
     # /metrics for Prometheus, only when SOSIK_METRICS_PORT is set (crawler/metrics.py).
     "crawler.metrics.Metrics": 510,
+    # `sosik db reindex --follow` as a niced child process (SOSIK_SEARCH_INDEX=off: not started).
+    "crawler.indexer.SearchIndexExtension": 520,
 }
 
 # Component settings (each component reads only its prefix).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,10 @@ from crawler.parsers import Page
 pytest_plugins = ["tests.dbfixtures"]  # db_url, conn, pg_server_url: a real PostgreSQL
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Crawls under test start no search indexer (a child loading a 500 MB model per crawl); the
+# tests of tests/search turn it on where they test it.
+os.environ.setdefault("SOSIK_SEARCH_INDEX", "off")
 
 
 def require_corpus() -> Path:

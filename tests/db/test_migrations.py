@@ -33,11 +33,12 @@ def empty_url(pg_server_url: str, db_template: str | None) -> Iterator[str]:
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert migrate.current_revision(empty_url) is None
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0005"
+    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0007"
     assert migrate.is_up_to_date(empty_url)
     with connect(empty_url) as c:
         names = [r[0] for r in c.execute(OBJECTS)]
         assert names == [
+            "article_search",
             "article_suspects",
             "article_urls",
             "article_versions",
@@ -48,6 +49,10 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
             "crawl_runs_id_seq",
             "pages",
             "pages_id_seq",
+            "reader_article_urls",
+            "reader_article_versions",
+            "reader_runs",
+            "reader_search_hits",
             "search_hits",
             "search_hits_id_seq",
             "sosik_database",
@@ -74,7 +79,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
         assert c.execute(ROLE).fetchone() == (1,)
 
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == "0005"
+    assert migrate.current_revision(empty_url) == "0007"
     writer.close()
 
 
