@@ -111,7 +111,7 @@ def test_workers_survive_a_redis_restart_mid_crawl(
     run = distributed_crawl(
         fresh_db, owned_redis.url, new_prefix(), tmp_path / "logs", articles=ARTICLES,
         workers=2, latency=0.05, fault="redis-restart", redis_server=owned_redis,
-        settings={"DISTRIBUTED_LEASE_SECONDS": "20"},
+        settings={"DISTRIBUTED_LEASE_SECONDS": "20"}, all_working=True,
     )  # fmt: skip
     why = describe(run)
     assert owned_redis.restarts == 1

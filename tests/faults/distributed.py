@@ -60,7 +60,7 @@ def redis_restart(
     run = distributed_crawl(
         db_url, redis.url, new_prefix(), logs, articles=articles, workers=workers,
         latency=0.05, fault="redis-restart", redis_server=redis,
-        settings={"DISTRIBUTED_LEASE_SECONDS": "20"},
+        settings={"DISTRIBUTED_LEASE_SECONDS": "20"}, all_working=True,
     )  # fmt: skip
     outages = int(run.run.get("stats", {}).get("distributed/redis_outages", 0))
     return _row("Redis restarted mid-crawl (down 2 s)", run, outages, outages)
