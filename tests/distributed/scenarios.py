@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -60,12 +61,20 @@ def legacy_layout() -> list[str]:
 
 class SlowSite:
     """A site whose article pages take `latency` seconds (so workers hold requests a while),
-    with a robots.txt for some hosts."""
+    with a robots.txt for some hosts; with `gate`, article pages are answered only once it is
+    set (list pages at once)."""
 
-    def __init__(self, site: Any, latency: float, robots: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        site: Any,
+        latency: float,
+        robots: dict[str, str] | None = None,
+        gate: threading.Event | None = None,
+    ) -> None:
         self.site = site
         self.latency = latency
         self.robots = robots or {}
+        self.gate = gate
 
     def match(self, url: str) -> Any:
         parts = urlsplit(url)
@@ -73,8 +82,11 @@ class SlowSite:
             body = self.robots.get(parts.hostname or "")
             return _replay._Saved(body.encode()) if body is not None else None
         saved = self.site.match(url)
-        if saved is not None and self.latency and "main.naver" not in url:
-            time.sleep(self.latency)
+        if saved is not None and "main.naver" not in url:
+            if self.gate is not None:
+                self.gate.wait(60)
+            if self.latency:
+                time.sleep(self.latency)
         return saved
 
     def __len__(self) -> int:
@@ -300,23 +312,28 @@ def distributed_crawl(
     fault: str | None = None,
     redis_server: Any = None,
     database: Any = None,
+    outage: float = 3.0,
     settings: dict[str, str] | None = None,
     robots: dict[str, str] | None = None,
     inject: tuple[str, int, dict[str, str]] | None = None,
     timeout: float = 180.0,
+    all_working: bool = False,
 ) -> Run:
     """Crawl the synthetic site with `workers` workers; `fault`: None, "kill" (SIGKILL a
     worker holding requests), "term" (SIGTERM it: a graceful stop), "redis-restart" (stop
-    our Redis mid-crawl, start it again) or "db-down-kill" (stop the PostgreSQL server
-    `database` (tests.faults.database.OwnServer, whose database `db_url` is) mid-crawl, SIGKILL
-    a worker while its store cannot write, start the server again)."""
+    our Redis mid-crawl, start it again), "db-down" (stop the PostgreSQL server `database`
+    (tests.faults.database.OwnServer, whose database `db_url` is) mid-crawl for `outage`
+    seconds) or "db-down-kill" (the same, SIGKILLing a worker while its store cannot
+    write). `all_working`: article pages wait until every worker holds a request, so each
+    does some of the work however late a loaded machine starts it."""
     settings = settings or {}
     site = _replay.SyntheticSite(articles)
     problems = site.check()
     if problems:
         raise RuntimeError(f"synthetic site: {problems}")
     cluster = Cluster(db_url, redis_url, prefix, logs)
-    server = ReplayServer(SlowSite(site, latency, robots)).start()
+    gate = threading.Event() if all_working else None
+    server = ReplayServer(SlowSite(site, latency, robots, gate)).start()
     if inject:
         server.inject(*inject)
     notes = ""
@@ -328,6 +345,11 @@ def distributed_crawl(
         names = [f"w{i}" for i in range(workers)]
         for name in names:
             cluster.start_worker(name, settings)
+        if gate is not None:
+            end = time.monotonic() + 60
+            while any(cluster.leases_of(n) < 1 for n in names) and time.monotonic() < end:
+                time.sleep(0.01)
+            gate.set()
         if fault in ("kill", "term"):
             end = time.monotonic() + 60
             # mid-crawl: a third of the pages served, and the victim holding requests (the
@@ -351,7 +373,7 @@ def distributed_crawl(
             at = len(server.requested())
             redis_server.restart(down=2.0)
             notes = f"Redis stopped for 2.0 s after {at} of {articles + 4} requests"
-        elif fault == "db-down-kill":
+        elif fault in ("db-down-kill", "db-down"):
             assert database is not None, "a database outage needs the test's own server"
             end = time.monotonic() + 60
             # every worker's crawler has its run open (its pool is connected) and the stores
@@ -363,22 +385,22 @@ def distributed_crawl(
             database.stop()
             down = time.monotonic()
             at = len(server.requested())
-            # the workers go on fetching and parsing, their stores keep the items and retry,
-            # and nothing is acknowledged: the victim holds the requests it finished meanwhile
-            # (a worker has at most 4 in progress with 2 requests at once: holding 6, it holds
-            # finished requests that wait for the store)
-            victim = cluster.holding(names, 6, end)
-            victim_at = names.index(victim)
-            killed = cluster.leases_of(victim)
-            cluster.workers[victim].send_signal(signal.SIGKILL)
-            fetched = len(server.requested()) - at
-            time.sleep(max(0.0, 3.0 - (time.monotonic() - down)))  # the outage: 3 s at least
+            notes = f"database stopped after {at} of {articles + 4} requests"
+            if fault == "db-down-kill":
+                # the workers go on fetching and parsing, their stores keep the items and
+                # retry, and nothing is acknowledged: with 2 requests at once (and 2 taken
+                # ahead), a worker holding 6 holds finished ones waiting for the store
+                victim = cluster.holding(names, 6, end)
+                victim_at = names.index(victim)
+                killed = cluster.leases_of(victim)
+                cluster.workers[victim].send_signal(signal.SIGKILL)
+                notes += (
+                    f"; {victim} SIGKILLed holding {killed} leases after "
+                    f"{len(server.requested()) - at} pages were fetched with the database down"
+                )
+            time.sleep(max(0.0, outage - (time.monotonic() - down)))  # the fault's length
             database.start()
-            notes = (
-                f"database stopped for {time.monotonic() - down:.1f} s after {at} of "
-                f"{articles + 4} requests; {victim} SIGKILLed holding {killed} leases after "
-                f"{fetched} pages were fetched with the database down"
-            )
+            notes += f"; down {time.monotonic() - down:.1f} s"
         done = cluster.wait_done(timeout)
         codes = cluster.wait_workers(30)
         if not done:
@@ -403,6 +425,22 @@ def distributed_crawl(
         victim_at,
         notes,
     )
+
+
+def outage_crawl(redis_url: str, prefix: str, logs: Path, fault: str, **kwargs: Any) -> Run:
+    """`distributed_crawl` into a new database on a PostgreSQL server of its own (embedded, in
+    a temp dir), which the "db-down" faults stop and start."""
+    from tests.faults.database import EmbeddedServer, temp_root
+
+    with temp_root() as root:
+        database = EmbeddedServer(root / "pg")
+        try:
+            return distributed_crawl(
+                database.database("dist"), redis_url, prefix, logs, fault=fault,
+                database=database, **kwargs,
+            )  # fmt: skip
+        finally:
+            database.close()
 
 
 def describe(run: Run) -> str:

@@ -24,6 +24,7 @@ from tests.distributed.scenarios import (
     describe,
     distributed_crawl,
     legacy_layout,
+    outage_crawl,
     run_record,
     stored,
 )
@@ -39,11 +40,11 @@ def test_three_workers_fetch_every_page_once_and_store_every_article_once(
 ) -> None:
     require_corpus()
     url, prefix = redis_url
-    # 4 requests at a time per worker on a site answering in 0.2 s: one worker alone would take
-    # 3 s, so all three get their share (the frontier hands out at most a worker's free places)
+    # 4 requests at a time per worker (the frontier hands out at most a worker's free places),
+    # and article pages answered only once every worker holds one: all three get their share
     run = distributed_crawl(
         fresh_db, url, prefix, tmp_path / "logs", articles=ARTICLES, workers=3, latency=0.2,
-        settings={"CONCURRENT_REQUESTS": "4"},
+        settings={"CONCURRENT_REQUESTS": "4"}, all_working=True,
     )  # fmt: skip
     why = describe(run)
     assert run.worker_codes == [0, 0, 0], why
@@ -110,7 +111,7 @@ def test_workers_survive_a_redis_restart_mid_crawl(
     run = distributed_crawl(
         fresh_db, owned_redis.url, new_prefix(), tmp_path / "logs", articles=ARTICLES,
         workers=2, latency=0.05, fault="redis-restart", redis_server=owned_redis,
-        settings={"DISTRIBUTED_LEASE_SECONDS": "20"},
+        settings={"DISTRIBUTED_LEASE_SECONDS": "20"}, all_working=True,
     )  # fmt: skip
     why = describe(run)
     assert owned_redis.restarts == 1
@@ -134,21 +135,13 @@ def test_a_worker_killed_while_the_database_is_down_loses_nothing(
     is acknowledged: the killed worker's finished requests, whose items died with it, go back
     to the queue with its leases and are stored by the others once the database is back."""
     require_corpus()
-    from tests.faults.database import EmbeddedServer, temp_root
-
     url, prefix = redis_url
-    with temp_root() as root:
-        database = EmbeddedServer(root / "pg")
-        try:
-            run = distributed_crawl(
-                database.database("dist"), url, prefix, tmp_path / "logs", articles=ARTICLES,
-                workers=3, latency=0.3, fault="db-down-kill", database=database,
-                settings={"CONCURRENT_REQUESTS": "2"},
-            )  # fmt: skip
-        finally:
-            database.close()
+    run = outage_crawl(
+        url, prefix, tmp_path / "logs", "db-down-kill", articles=ARTICLES, workers=3,
+        latency=0.3, settings={"CONCURRENT_REQUESTS": "2"},
+    )  # fmt: skip
     why = describe(run)
-    # 2 requests at once, so at most 4 in progress: the others had finished, unacknowledged
+    # 2 requests at once and 2 taken ahead: the victim held finished ones, unacknowledged
     assert run.killed >= 6, why
     assert run.worker_codes[run.victim] == -9 and run.survivors == [0, 0], why
     assert run.counts["reclaimed"] >= run.killed, why
@@ -156,6 +149,29 @@ def test_a_worker_killed_while_the_database_is_down_loses_nothing(
     rec = run.run
     assert rec["runs"] == 1 and rec["status"] == "ok", why
     assert run.counts["pending"] == 0 and run.counts.get("failed", 0) == 0, why
+
+
+def test_items_spilled_while_the_database_is_down_are_written_back_then_acknowledged(
+    redis_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """An outage longer than STORE_RETRY_SECONDS: the workers' items go to their spill files,
+    which are not durable; asked for durability, each store writes its file back once the
+    database answers, and only then are those requests acknowledged and the job finished."""
+    require_corpus()
+    url, prefix = redis_url
+    run = outage_crawl(
+        url, prefix, tmp_path / "logs", "db-down", articles=ARTICLES, workers=2, latency=0.3,
+        outage=6.0,
+        settings={"CONCURRENT_REQUESTS": "2", "STORE_RETRY_SECONDS": "1", "SOSIK_DB_WAIT": "0.5"},
+    )  # fmt: skip
+    why = describe(run)
+    assert run.worker_codes == [0, 0], why
+    assert run.stored == ARTICLES and run.stored_twice == 0, why
+    rec = run.run
+    assert rec["stats"].get("store/spilled", 0) >= 1, why
+    assert rec["stats"]["store/spill_written_back"] == rec["stats"]["store/spilled"], why
+    assert rec["runs"] == 1 and rec["status"] == "ok", why
+    assert run.counts["done"] == ARTICLES + LIST_PAGES and run.counts.get("reclaimed", 0) == 0
 
 
 def per_site(times: list[tuple[float, str]]) -> dict[str, list[float]]:

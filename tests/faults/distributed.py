@@ -21,7 +21,7 @@ from pathlib import Path
 from crawler.domain.outcomes import is_failure
 from crawler.runrecord import iter_errors
 from tests.distributed.redisfix import RedisServer, has_redis_server, new_prefix
-from tests.distributed.scenarios import Run, distributed_crawl
+from tests.distributed.scenarios import Run, distributed_crawl, outage_crawl
 from tests.faults.table import FaultRow, print_table
 
 
@@ -61,7 +61,7 @@ def redis_restart(
     run = distributed_crawl(
         db_url, redis.url, new_prefix(), logs, articles=articles, workers=workers,
         latency=0.05, fault="redis-restart", redis_server=redis,
-        settings={"DISTRIBUTED_LEASE_SECONDS": "20"},
+        settings={"DISTRIBUTED_LEASE_SECONDS": "20"}, all_working=True,
     )  # fmt: skip
     outages = int(run.run.get("stats", {}).get("distributed/redis_outages", 0))
     return _row("Redis restarted mid-crawl (down 2 s)", run, outages, outages)
@@ -72,19 +72,11 @@ def database_down_kill(
 ) -> FaultRow:
     """PostgreSQL stopped for 3 s at 30% of the crawl, and one worker SIGKILLed meanwhile:
     its finished requests were never acknowledged (their items were not durable), so the
-    others redo them."""
-    from tests.faults.database import EmbeddedServer, temp_root
-
-    with temp_root() as root:
-        database = EmbeddedServer(root / "pg")
-        try:
-            run = distributed_crawl(
-                database.database("dist"), redis.url, new_prefix(), logs, articles=articles,
-                workers=workers, latency=0.3, fault="db-down-kill", database=database,
-                settings={"CONCURRENT_REQUESTS": "2"},
-            )  # fmt: skip
-        finally:
-            database.close()
+    others redo them. On a PostgreSQL server of its own, which it stops (not `db_url`'s)."""
+    run = outage_crawl(
+        redis.url, new_prefix(), logs, "db-down-kill", articles=articles, workers=workers,
+        latency=0.3, settings={"CONCURRENT_REQUESTS": "2"},
+    )  # fmt: skip
     retries = int(run.run.get("stats", {}).get("store/write_retries", 0))
     return _row(
         f"database down 3 s, a worker SIGKILLed meanwhile (1 of {workers})",
