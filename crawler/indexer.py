@@ -74,7 +74,10 @@ class Indexer:
 
         warm_up()  # the model's loading is not the articles' cost
         started = time.process_time()
-        rows = [(a.id, a.version, document_vector(a.title, a.subtitle, a.body)) for a in articles]
+        rows = [
+            (a.id, a.version, document_vector(a.title, a.subtitle, a.body, _facets(a)))
+            for a in articles
+        ]
         self.stats.seconds += time.process_time() - started
         written = store_vectors(conn, rows, self.tokenizer)
         self.stats.indexed += written
@@ -128,6 +131,10 @@ class Indexer:
                     self.index(conn, articles)
             if any(i > self.cursor for i in ids) and self.run_pass(conn, self.cursor):
                 self.count_pending(conn)
+
+
+def _facets(article: Any) -> dict[str, str | None]:
+    return {"portal": article.portal, "publisher": article.publisher, "section": article.section}
 
 
 def run(
