@@ -7,10 +7,10 @@ Reading (the reader role may run all of it: it reads `article_search` and `artic
   a pool of the newest POOL matches by `ts_rank_cd` (title words weigh most) and pages through
   it with `offset`; when the pool is used up, `next_before_id` starts the pool of the next older
   matches. `order="newest"` gives the matches newest first. Either way a page costs a bounded
-  amount of work whatever the table's size: matches are collected newest first in id windows
-  that grow four-fold (an id range ANDed with the GIN index's answer), and counted exactly only
-  when all of them were seen; otherwise `estimated_total` extrapolates the density of the
-  matches found over the ids not searched.
+  amount of work whatever the table's size: matches are collected newest first, from a walk
+  over the newest ids and then from the GIN index's answer in id windows (see `_collect`),
+  and counted exactly only when all of them were seen; otherwise `estimated_total`
+  extrapolates the density of the matches found over the ids not searched.
 - Paging: pass back `next_before_id` and `next_offset` as `before_id` and `offset`. The first
   page pins `next_before_id` to the newest id it saw, so articles stored meanwhile do not shift
   the pages (no hit repeated or skipped).
