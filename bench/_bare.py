@@ -40,7 +40,7 @@ def main() -> None:
     process = CrawlerProcess(
         {
             "REPLAY_URL": replay,
-            "DOWNLOADER_MIDDLEWARES": {"crawler.replay.ReplayMiddleware": 950},
+            "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.replay.ReplayMiddleware": 950},
             "ROBOTSTXT_OBEY": False,
             "COOKIES_ENABLED": False,
             "DOWNLOAD_DELAY": 0,

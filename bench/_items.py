@@ -13,11 +13,10 @@ import random
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
-from crawler.items import ArticleItem
-from pipelines.dedupe import with_keys
-from pipelines.hashing import content_hash, headline_key
+from crawler.domain.dates import KST
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import content_hash, headline_key, with_keys
+from tests.corpus import corpus_pages
 
 EPOCH = datetime(2016, 1, 1, tzinfo=KST)
 YEARS = 10

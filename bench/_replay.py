@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_dir, corpus_pages
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url
 from crawler.parsers import Page
-from crawler.parsers.base import decode_html
-from crawler.urls import canonical_url
-from pipelines.dedupe import with_keys
+from crawler.parsers.page import decode_html
+from tests.corpus import corpus_dir, corpus_pages, extract_article
 
 LIST_FILE = "naver-list/naver_list_sid100_sid2_267_2022.html"
 LIST_URL = "https://news.naver.com/main/main.naver"
@@ -293,7 +292,7 @@ class SyntheticSite:
                 url = self.article_url(n)
                 try:
                     item = extract_article(Page(url, self.article(n), fetched_at=fetched))
-                except Exception as e:  # noqa: BLE001 - reported, the bench goes on
+                except Exception as e:
                     problems.append(f"{url}: {e}")
                     continue
                 with_keys(item)
@@ -376,7 +375,7 @@ def crawl(
     import tempfile
     import time
 
-    from crawler.replay import ReplayServer
+    from crawler.middlewares.replay import ReplayServer
 
     first, last = site.day_range()
     with ReplayServer(site) as server:  # type: ignore[arg-type] - same match() API
@@ -442,7 +441,7 @@ def crawl(
     return CrawlRun(proc.returncode, wall, closing_stats(log), log, samples)
 
 
-def _repo():  # noqa: ANN202
+def _repo():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent

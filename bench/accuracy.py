@@ -3,10 +3,10 @@
     .venv/bin/python bench/accuracy.py [--pages]
 
 Every corpus article page with a `.expected.json` is extracted by each contender and scored
-with crawler.evaluation.score_article (GOLD.md: body token F1, exact title, publisher,
+with tests.corpus.score_article (GOLD.md: body token F1, exact title, publisher,
 published_at to the minute with its offset, author sets). Contenders:
 
-- sosik: crawler.extract.extract_article, what a crawl stores (site parser + cleaning).
+- sosik: tests.corpus.extract_article, what a crawl stores (site parser + cleaning).
 - sosik generic: the generic parser + cleaning on every page, as if no site parser existed
   (what an unknown publisher gets). The site parsers were written against these very pages,
   so this row is the fairer comparison with the general-purpose tools.
@@ -31,12 +31,11 @@ from typing import Any
 
 import _common
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages, score_article
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
 from crawler.parsers import Page
 from crawler.parsers import generic as generic_parser
-from pipelines.clean import clean_article
+from pipelines.prepare import clean_article
+from tests.corpus import corpus_pages, extract_article, score_article
 
 FETCHED = datetime(2026, 9, 3, 0, 25, tzinfo=KST)  # what tests/parsers/test_corpus.py uses
 FIELDS = ("body_f1", "title", "published_at", "publisher", "authors")
@@ -75,7 +74,7 @@ def trafilatura_extract(url: str, body: bytes) -> dict[str, Any]:
 def newspaper_extract(url: str, body: bytes, language: str | None = None) -> dict[str, Any]:
     from newspaper import Article
 
-    from crawler.parsers.base import decode_html
+    from crawler.parsers.page import decode_html
 
     kwargs: dict[str, Any] = {"fetch_images": False}
     if language:
@@ -114,7 +113,7 @@ def score(
     """Scores of one contender on one page, and its error (a failure scores 0 everywhere)."""
     try:
         item = fn(url, body)
-    except Exception as e:  # noqa: BLE001 - a contender failing is its result, not ours
+    except Exception as e:
         message = " ".join(str(e).replace("*", " ").split())
         return dict.fromkeys(FIELDS, 0.0), f"{type(e).__name__}: {message}"
     item = {**item, "published_at": _published(item.get("published_at"))}

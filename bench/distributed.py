@@ -53,7 +53,7 @@ import redis
 REPO = _common.REPO
 sys.path.insert(0, str(REPO))
 
-from crawler.replay import ReplayServer  # noqa: E402
+from crawler.middlewares.replay import ReplayServer  # noqa: E402
 from crawler.spiders.naver_section import list_url  # noqa: E402
 from tests.distributed.redisfix import RedisServer  # noqa: E402
 from tests.distributed.scenarios import legacy_layout  # noqa: E402

@@ -74,7 +74,7 @@ def _lag(stats: dict[str, float]) -> list[float]:
 
 def bare(site: _replay.SyntheticSite) -> tuple[float, float, float]:
     """(responses, elapsed seconds, pages/s) of bare Scrapy fetching our crawl's URLs."""
-    from crawler.replay import ReplayServer
+    from crawler.middlewares.replay import ReplayServer
 
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         fh.write("\n".join(site.crawled_urls()) + "\n")

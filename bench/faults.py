@@ -22,7 +22,7 @@ import argparse
 import sys
 import time
 
-import _common  # noqa: F401 - puts the repository on sys.path
+import _common
 import faults_db
 
 from tests.faults import distributed, network

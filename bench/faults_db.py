@@ -16,7 +16,7 @@ import argparse
 import sys
 import time
 
-import _common  # noqa: F401 - puts the repository on sys.path
+import _common
 
 from tests.faults import database as faults
 from tests.faults.table import FaultRow, print_table

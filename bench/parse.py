@@ -8,7 +8,7 @@ figure per page is the smallest CPU time (time.process_time) seen. Contenders:
 
 - lxml: `lxml.html.document_fromstring` of the page's bytes with the encoding given; the floor
   any lxml-based extractor stands on, and the reference of the ratios.
-- sosik: `crawler.extract.extract_article(Page(...))`, what a crawl stores (decode, parse once,
+- sosik: `tests.corpus.extract_article(Page(...))`, what a crawl stores (decode, parse once,
   site parser, cleaning); split into `tree` (decode + parse), `parser` (the site parser on the
   tree) and `clean` (pipelines.text), each measured separately.
 - trafilatura: `trafilatura.bare_extraction(bytes, url=…, with_metadata=True)`, its default
@@ -27,11 +27,10 @@ from datetime import datetime
 import _common
 import lxml.html
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
 from crawler.parsers import Page, parse_article
-from crawler.parsers.base import decode_html
+from crawler.parsers.page import decode_html
+from tests.corpus import corpus_pages, extract_article
 
 FETCHED = datetime(2026, 1, 1, tzinfo=KST)
 TOOLS = ("lxml", "tree", "parser", "sosik", "trafilatura")

@@ -26,7 +26,7 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated subset of " + ",".join(SCRIPTS))
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(SCRIPTS)
-    out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115
+    out = open(args.out, "w", encoding="utf-8") if args.out else None
     failed = []
     t0 = time.perf_counter()
     try:
@@ -57,7 +57,7 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _emit(text: str, out) -> None:  # noqa: ANN001
+def _emit(text: str, out) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
     if out:

@@ -29,12 +29,12 @@ from typing import Any
 import _common
 from _items import ItemFactory
 
-from crawler.indexer import Indexer
-from crawler.terms import _tokens, document_vector, query_expression, segment_terms
+from crawler.domain.keys import content_hash
+from crawler.domain.terms import _tokens, document_vector, query_expression, segment_terms
+from crawler.extensions.indexer import Indexer
 from db.articles import store_articles
 from db.connection import connect
 from db.search import find
-from pipelines.hashing import content_hash
 
 BASE = 300_000_000  # item numbers of the bench's articles
 RARE_EVERY = 5000

@@ -39,10 +39,10 @@ from datetime import timedelta
 import _common
 from _items import ItemFactory
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import with_keys
 from db.articles import store_article, store_articles
 from db.connection import connect
-from pipelines.dedupe import with_keys
 
 BACKGROUND_BASE = 100_000_000  # item numbers of background rows (measured items start at 1)
 LOAD_BATCH = 2000
@@ -72,7 +72,7 @@ def workload(factory: ItemFactory, start: int, count: int, dup_rate: float) -> l
     return out
 
 
-def store_batched(conn, items: list[ArticleItem], batch: int) -> tuple[float, Counter]:  # noqa: ANN001
+def store_batched(conn, items: list[ArticleItem], batch: int) -> tuple[float, Counter]:
     outcomes: Counter = Counter()
     t = time.perf_counter()
     for i in range(0, len(items), batch):
@@ -81,7 +81,7 @@ def store_batched(conn, items: list[ArticleItem], batch: int) -> tuple[float, Co
     return time.perf_counter() - t, outcomes
 
 
-def store_rows(conn, items: list[ArticleItem]) -> tuple[float, Counter]:  # noqa: ANN001
+def store_rows(conn, items: list[ArticleItem]) -> tuple[float, Counter]:
     outcomes: Counter = Counter()
     t = time.perf_counter()
     for it in items:
@@ -197,7 +197,7 @@ def _outcomes(c: Counter) -> str:
     return " ".join(f"{k}={v}" for k, v in sorted(c.items()))
 
 
-def bulk_load(conn, factory: ItemFactory, start: int, count: int) -> float:  # noqa: ANN001
+def bulk_load(conn, factory: ItemFactory, start: int, count: int) -> float:
     """Background rows, archive-dated, SimHash drawn: generated in this thread while the
     previous batch is stored in another (psycopg waits on the server without the GIL)."""
     t = time.perf_counter()
@@ -233,7 +233,7 @@ def scaling(
     ratios = []
     next_item = 10_000_001
 
-    def chunk(conn, rows_too: bool) -> tuple[float, float, float]:  # noqa: ANN001
+    def chunk(conn, rows_too: bool) -> tuple[float, float, float]:
         nonlocal next_item
         items = workload(factory, next_item, n, dup_rate)
         next_item += n
@@ -246,7 +246,7 @@ def scaling(
         next_item += len(few)
         return b, store_rows(conn, few)[0] / len(few), fpi
 
-    def measure(conn, ref) -> list[float]:  # noqa: ANN001
+    def measure(conn, ref) -> list[float]:
         best_b = best_r = best_ref = float("inf")
         fpis, ref_fpis = [], []
         for _ in range(reps):
@@ -304,7 +304,7 @@ def scaling(
     return ratios
 
 
-def _full_pages(conn) -> int:  # noqa: ANN001
+def _full_pages(conn) -> int:
     """Full-page images the server has written to its WAL so far (PostgreSQL 14+)."""
     return int(conn.execute("SELECT wal_fpi FROM pg_stat_wal").fetchone()[0])
 

@@ -16,11 +16,11 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.dates import parse_date_arg
+from crawler.domain.dates import parse_date_arg
+from crawler.domain.portals import SEARCH_SPIDERS
 from crawler.errors import UsageError
 
 # Spiders whose items are search hits: only they have something to store without articles.
-SEARCH_SPIDERS = ("naver", "daum", "seoul")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 BOOLEANS = ("0", "1", "true", "false", "yes", "no", "on", "off")
 

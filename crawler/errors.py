@@ -80,7 +80,7 @@ def run_guarded(prog: str, func: Callable[[], int | None]) -> int:
     except ConfigError as e:  # UsageError included
         _say(getattr(e, "prog", None) or prog, str(e))
         return EX_USAGE
-    except Exception as e:  # noqa: BLE001 - the last line of defence for a one-line error
+    except Exception as e:
         code, line = describe_failure(e)
         _say(prog, line)
         if code == EX_SOFTWARE and os.environ.get(ENV_DEBUG):

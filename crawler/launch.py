@@ -16,7 +16,7 @@ import os
 from typing import Any, TextIO
 
 from crawler.errors import guard_logging
-from crawler.progress import pages_fetched
+from crawler.extensions.progress import pages_fetched
 
 CMDLINE = 40  # Scrapy's "cmdline" priority, the highest
 

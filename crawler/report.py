@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from crawler.progress import pages_fetched
-from crawler.runs import EXIT_CODES, RunRecord, assess, is_failure, json_stats
-from db.outcome import Outcome
+from crawler.domain.outcomes import EXIT_CODES, Outcome, is_failure
+from crawler.extensions.progress import pages_fetched
+from crawler.runrecord import RunRecord, assess, json_stats
 
 SEVERITY = {"ok": 0, "errors": 1, "failed": 2, "killed": 2, "degraded": 3}
 
@@ -60,7 +60,7 @@ class RunSummary:
 
 def merge_runs(crawlers: list[Any]) -> RunSummary:
     """One summary for the crawlers of one run: counters summed, the worst status wins."""
-    from crawler.database import run_context
+    from crawler.extensions.owner import run_context
 
     total: dict[str, Any] = {}
     record = RunRecord()

@@ -1,7 +1,7 @@
 """Scrapy settings for sosik: polite by default, every component's own prefixed settings.
 
 Operators override any of these with `sosik crawl … -s NAME=VALUE` or `SOSIK_*` environment
-variables read in crawler.cli.
+variables read in crawler.launch (apply_environment).
 """
 
 from __future__ import annotations
@@ -59,12 +59,16 @@ DOWNLOADER_MIDDLEWARES = {
     # Retries that wait without holding a slot (Retry-After, backoff) and cut responses made
     # fetch errors replace Scrapy's plain retry middleware.
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.retry.RetryAfterMiddleware": 550,
     # The archive keeps every fetched page under its real URL (replay has restored it by then),
     # decompressed (after 590) and only once the retry middleware let it through (never cut).
-    "crawler.archive.ArchiveMiddleware": 540,
+    "crawler.middlewares.archive.ArchiveMiddleware": 540,
+    # robots.txt obeyed also by the requests that wait for it together (Scrapy's own lets all
+    # but the first of them through).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.SharedRobotsTxtMiddleware": 100,
     # Replay rewrites requests to the local server after every other middleware saw the real URL.
-    "crawler.replay.ReplayMiddleware": 950,
+    "crawler.middlewares.replay.ReplayMiddleware": 950,
 }
 
 ITEM_PIPELINES = {
@@ -75,19 +79,19 @@ ITEM_PIPELINES = {
 }
 
 SPIDER_MIDDLEWARES = {
-    # A re-run of a killed crawl does not fetch again the articles it stored (crawler.database).
-    "crawler.database.ResumeFilter": 950,
+    # A re-run of a killed crawl does not fetch again the articles it stored (crawler.extensions.owner).
+    "crawler.extensions.owner.ResumeFilter": 950,
 }
 
 EXTENSIONS = {
     # The crawl's one owner of the database: pool, run record, calls off the reactor.
-    "crawler.database.DatabaseOwner": 100,
+    "crawler.extensions.owner.DatabaseOwner": 100,
     # A live progress line on stderr (SOSIK_PROGRESS=0 turns it off).
-    "crawler.progress.Progress": 500,
-    # /metrics for Prometheus, only when SOSIK_METRICS_PORT is set (crawler/metrics.py).
-    "crawler.metrics.Metrics": 510,
+    "crawler.extensions.progress.Progress": 500,
+    # /metrics for Prometheus, only when SOSIK_METRICS_PORT is set (crawler/extensions/metrics.py).
+    "crawler.extensions.metrics.Metrics": 510,
     # `sosik db reindex --follow` as a niced child process (SOSIK_SEARCH_INDEX=off: not started).
-    "crawler.indexer.SearchIndexExtension": 520,
+    "crawler.extensions.indexer.SearchIndexExtension": 520,
 }
 
 # Component settings (each component reads only its prefix).
@@ -111,11 +115,11 @@ DEDUPE_PREFILTER_WINDOW = 10_000  # recent items the in-run prefilter remembers
 NAVER_EMPTY_RETRIES = 3
 NAVER_EMPTY_BACKOFF = 2.0
 
-# Retry-After handling (crawler.middlewares.RetryAfterMiddleware)
+# Retry-After handling (crawler.middlewares.retry.RetryAfterMiddleware)
 RETRYAFTER_MAX_WAIT = 300  # seconds; a longer Retry-After is capped here
 RETRYAFTER_BACKOFF_BASE = 2.0  # seconds, doubled per retry when no Retry-After is given
 
-# Raw-page archive (crawler.archive): off for hand-run crawls unless SOSIK_ARCHIVE=1; the
+# Raw-page archive (crawler.middlewares.archive): off for hand-run crawls unless SOSIK_ARCHIVE=1; the
 # scheduler turns it on for scheduled ones.
 SOSIK_ARCHIVE = False
 

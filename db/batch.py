@@ -42,7 +42,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
 from db.locks import take_writer_lock
 from db.rows import StoreResult
 from db.statements import (

@@ -10,7 +10,7 @@ stop` stops it.
 Connections are autocommit: every write says where its transaction starts and ends with
 `with conn.transaction():`. Failures to reach the database raise `DatabaseUnavailable`, whose
 message is one line fit for a CLI to print without a traceback. A crawl's components share one
-`psycopg_pool` pool (`open_pool`), held by the crawl's database owner (crawler.database).
+`psycopg_pool` pool (`open_pool`), held by the crawl's database owner (crawler.extensions.owner).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def stop_embedded(pgdata: Path | None = None, timeout: float = 60) -> bool:
         pgserver.pg_ctl(
             ["-w", "-m", "fast", "stop"], pgdata=status.pgdata, user=user, timeout=timeout
         )
-    except Exception as exc:  # noqa: BLE001 - CalledProcessError, TimeoutExpired: one line
+    except Exception as exc:
         raise DatabaseUnavailable(
             f"cannot stop the embedded PostgreSQL in {status.pgdata}: {exc}"
         ) from exc

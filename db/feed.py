@@ -128,7 +128,7 @@ def get_articles(conn: psycopg.Connection[Any], ids: Iterable[int]) -> list[Feed
 def get_articles_by_url(conn: psycopg.Connection[Any], urls: Iterable[str]) -> list[FeedRow]:
     """The feed rows whose canonical URL is one of `urls` (those stored), in id order.
 
-    Give canonical URLs (crawler.urls.canonical_url): an address that is only an alias of an
+    Give canonical URLs (crawler.domain.urls.canonical_url): an address that is only an alias of an
     article finds nothing here.
     """
     with conn.cursor(row_factory=class_row(FeedRow)) as cur:

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from crawler.items import SearchHit
+from crawler.domain.items import SearchHit
 from db.batch import aware
 from db.locks import take_writer_lock
 from db.rows import SearchHitRow

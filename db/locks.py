@@ -298,5 +298,5 @@ class Lease:
                     )
                     self.lost.set()
                     return
-            except Exception as e:  # noqa: BLE001 - keep trying until the lease expires
+            except Exception as e:
                 logger.warning("could not renew lease %s (%s); trying again", self.name, e)

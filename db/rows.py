@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from db.outcome import Outcome
+from crawler.domain.outcomes import Outcome
 
 
 @dataclass(slots=True, frozen=True)
 class StoreResult:
-    """What storing one ArticleItem did (`outcome`: see db.outcome.Outcome and db.batch).
+    """What storing one ArticleItem did (`outcome`: see crawler.domain.outcomes.Outcome and db.batch).
 
     - inserted: a new article (`cluster_id` != `article_id` when it is a near-duplicate);
     - updated: the text at an address we had fetched before changed: new version;

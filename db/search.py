@@ -16,7 +16,7 @@ Reading (the reader role may run all of it: it reads `article_search` and `artic
   the pages (no hit repeated or skipped).
 - `query_terms(q)`: what to highlight in a hit (lower case; match case-insensitively).
 
-Articles are found once `sosik db reindex` (crawler.indexer) has indexed them; `index_status`
+Articles are found once `sosik db reindex` (crawler.extensions.indexer) has indexed them; `index_status`
 says how many wait. Filters: `since`/`until` on the publication time (else the first
 sighting); a date means that KST day (`until` includes it); portal, publisher, section equal.
 """
@@ -33,8 +33,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row, dict_row
 
-from crawler.dates import KST
-from crawler.terms import facet, highlight_terms, query_expression, quote
+from crawler.domain.dates import KST
+from crawler.domain.terms import facet, highlight_terms, query_expression, quote
 
 POOL = 500  # newest matches ranked for relevance
 FIRST_WINDOW = 1024  # newest ids walked first (see _collect)
@@ -100,7 +100,7 @@ class SearchPage:
 
 
 def query_terms(q: str | None) -> list[str]:
-    """The strings to highlight in a hit for `q`, longest first (crawler.terms)."""
+    """The strings to highlight in a hit for `q`, longest first (crawler.domain.terms)."""
     return highlight_terms(q)
 
 
@@ -129,7 +129,7 @@ UNINDEXED_TIME = "(dated_at + interval '0 s')"
 
 
 def with_facets(expression: str, **facets: str | None) -> str:
-    """`expression` ANDed with the terms of the filter values given (crawler.terms.facet)."""
+    """`expression` ANDed with the terms of the filter values given (crawler.domain.terms.facet)."""
     terms = [quote(facet(k, v)) for k, v in facets.items() if v is not None]
     return " & ".join([f"({expression})", *terms]) if terms else expression
 
@@ -397,7 +397,7 @@ def estimate_stream(conn: psycopg.Connection[Any], q: str | None = None, **filte
     return estimate_rows(conn, "EXPLAIN (FORMAT JSON) " + sql, params)
 
 
-# -- the index's upkeep (crawler.indexer) -------------------------------------------------------
+# -- the index's upkeep (crawler.extensions.indexer) -------------------------------------------------------
 @dataclass(slots=True, frozen=True)
 class PendingArticle:
     id: int

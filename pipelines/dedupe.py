@@ -1,6 +1,6 @@
 """Dedupe: derive the identity keys; drop in-process repeats cheaply; the database decides.
 
-`headline_key`, `content_hash` and `simhash` are computed here (pipelines/hashing.py) for the
+`headline_key`, `content_hash` and `simhash` are computed here (crawler/domain/keys.py) for the
 store step, whose unique constraints make the real decision (URL, content hash, same publisher's
 headline on the same day). The in-process filter drops only an exact repeat within one run (same
 canonical URL, same content, same URLs), which has nothing left to tell the database.
@@ -13,21 +13,14 @@ from collections import deque
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem
-from pipelines.hashing import content_hash, digest64, headline_key, story_simhash
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import digest64, with_keys
 
 logger = logging.getLogger(__name__)
 
 
-def with_keys(item: ArticleItem) -> ArticleItem:
-    item.headline_key = headline_key(item.title)
-    item.content_hash = content_hash(item.body)
-    item.simhash = story_simhash(item.body)
-    return item
-
-
 class DedupePipeline:
-    def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:  # noqa: ANN001
+    def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:
         self.stats = stats
         self.prefilter = prefilter
         # digests of (URL, text, every URL) of the most recent items only: repeats within a run
@@ -38,7 +31,7 @@ class DedupePipeline:
         self.window = window
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         s = crawler.settings
         return cls(
             crawler.stats,
@@ -46,7 +39,7 @@ class DedupePipeline:
             s.getint("DEDUPE_PREFILTER_WINDOW", 10_000),
         )
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    def process_item(self, item, spider=None):
         if not isinstance(item, ArticleItem):
             return item
         with_keys(item)

@@ -34,8 +34,8 @@ from typing import Any
 
 import psycopg
 
-from crawler.items import ArticleItem, SearchHit
-from crawler.runs import RunRecord, this_host
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.runrecord import RunRecord, this_host
 from pipelines.writing import StoreOptions, write
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class SpillFile:
     def __init__(self, directory: Path, database: str, run_id: int | None) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"run-{run_id or 0}-{os.getpid()}-{next(_serial)}.jsonl"
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - held until close
+        self._fh = open(self.path, "a", encoding="utf-8")
         fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self.items = 0
         header = {
@@ -218,12 +218,12 @@ def write_back(
     None when another process holds the file. Raises when the database fails meanwhile; the
     file then stays for the next try. The caller must not hold the file open itself.
     """
-    from db.runs import add_to_run, finish_run
+    from db.crawl_runs import add_to_run, finish_run
 
     header = read_header(path)
     if header is None:
         return None
-    fh = open(path, encoding="utf-8")  # noqa: SIM115 - the lock lives as long as the handle
+    fh = open(path, encoding="utf-8")
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

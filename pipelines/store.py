@@ -2,7 +2,7 @@
 
 Items are buffered and written by one writer at a time, in batches (STORE_BATCH_SIZE articles,
 hits first), at least every STORE_FLUSH_SECONDS and when the spider closes. Each batch runs on
-a database thread through the crawl's owner (crawler.database): the reactor keeps downloading
+a database thread through the crawl's owner (crawler.extensions.owner): the reactor keeps downloading
 and parsing while PostgreSQL works. What the database decides of each item is counted under its
 Outcome's stats (`store/inserted`, `store/updated`, `store/unchanged`, `dedupe/dropped_*`,
 `store/suspect`, `store/rejected`).
@@ -22,13 +22,25 @@ When a write fails:
   and written back by the next crawl on the same database or `sosik db flush-spill`.
 - a healthy database slower than the crawl: `process_item` waits for room in the buffer
   (backpressure), which slows the scraper rather than growing memory.
+
+Durability watermark (`StorePipeline.watermark`), for whoever must know that an item is safe
+before it lets go of the work that produced it (the distributed scheduler acknowledges a
+request only then): every item handed to `process_item` gets the next number (`handed`);
+`durable` is the highest number up to which every item is settled: committed to PostgreSQL,
+or finally refused (the database or a bug: named in the run record, nothing more will happen
+to it). An item in a spill file is not durable: the file is on this host only, and written
+back only if the database answers again (then its items are settled). `write_soon()` asks the
+writer for a batch now, whatever its size, or with nothing buffered to try writing back its
+spill files, without waiting for it.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +48,9 @@ from scrapy.utils.asyncio import sleep
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
-from crawler.database import DatabaseOwner
-from crawler.items import ArticleItem, SearchHit
-from db.outcome import Outcome
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.domain.outcomes import Outcome
+from crawler.extensions.owner import DatabaseOwner
 from pipelines.spill import write_back
 from pipelines.writing import Written, is_transient, one_line, write
 
@@ -52,6 +64,32 @@ def item_size(item: ArticleItem | SearchHit) -> int:
     if isinstance(item, ArticleItem):
         return 3 * (len(item.body) + len(item.title) + len(item.subtitle or "")) + 1000
     return 3 * (len(item.title) + len(item.snippet or "")) + 500
+
+
+class Watermark:
+    """Items numbered as they are handed to the store, and how far they are all durable."""
+
+    def __init__(self) -> None:
+        self.handed = 0  # items handed so far; the last one's number
+        self._open: set[int] = set()  # numbers not settled yet
+        self._heap: list[int] = []  # the same, as a heap (settled ones removed lazily)
+
+    def take(self) -> int:
+        """The next item's number."""
+        self.handed += 1
+        self._open.add(self.handed)
+        heapq.heappush(self._heap, self.handed)
+        return self.handed
+
+    def settle(self, numbers: Iterable[int]) -> None:
+        self._open.difference_update(numbers)
+
+    @property
+    def durable(self) -> int:
+        """Every item numbered up to this one is settled (committed, or finally refused)."""
+        while self._heap and self._heap[0] not in self._open:
+            heapq.heappop(self._heap)
+        return self._heap[0] - 1 if self._heap else self.handed
 
 
 class StorePipeline:
@@ -75,30 +113,35 @@ class StorePipeline:
         self.closing = False
         self.down_since: float | None = None
         self.spilled: dict[Path, list[str]] = {}  # our spill files -> URLs still only there
+        self.watermark = Watermark()
+        self._numbers: dict[int, int] = {}  # id(item) -> its watermark number, while held here
+        self._spilled_numbers: dict[Path, list[int]] = {}  # numbers only in a spill file
+        self._soon = False
         self._wake: Deferred[None] | None = None
         self._room: list[Deferred[None]] = []
         self._writer: Deferred[None] | None = None
         self._timer: Any = None
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
+    def from_crawler(cls, crawler):
         return cls(crawler)
 
     # -- Scrapy's side -------------------------------------------------------------------------
-    def open_spider(self, spider=None) -> None:  # noqa: ANN001
+    def open_spider(self, spider=None) -> None:
         from twisted.internet import task
 
         self._writer = deferred_from_coro(self._write_loop())
         self._timer = task.LoopingCall(self._tick)
         self._timer.start(min(1.0, self.flush_seconds), now=False)
 
-    async def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    async def process_item(self, item, spider=None):
         if isinstance(item, SearchHit):
             self.hits.append(item)
         elif isinstance(item, ArticleItem):
             self.articles.append(item)
         else:
             return item
+        self._numbers[id(item)] = self.watermark.take()
         self.size += item_size(item)
         if self._due():
             self._wakeup()
@@ -109,7 +152,7 @@ class StorePipeline:
             await self._wait_for_room()
         return item
 
-    async def close_spider(self, spider=None) -> None:  # noqa: ANN001
+    async def close_spider(self, spider=None) -> None:
         self.closing = True
         if self._timer is not None and self._timer.running:
             self._timer.stop()
@@ -127,6 +170,16 @@ class StorePipeline:
                 self.context.fail("store", url, reason)
             self.stats.inc_value("store/spilled_pending", len(urls))
 
+    def unsettled_in_memory(self) -> int:
+        """Items handed and neither settled nor spilled (in the buffer or being written)."""
+        return len(self._numbers)
+
+    def write_soon(self) -> None:
+        """Write what the buffer holds now, whatever its size (does not wait for it)."""
+        self._soon = True
+        if self._due() or self.spilled:
+            self._wakeup()
+
     # -- the writer ------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self._due():
@@ -136,6 +189,7 @@ class StorePipeline:
         pending = bool(self.articles or self.hits)
         return pending and (
             self.closing
+            or self._soon
             or len(self.articles) >= self.batch_size
             or len(self.hits) >= 5 * self.batch_size
             or time.monotonic() - self.last_flush >= self.flush_seconds
@@ -187,6 +241,11 @@ class StorePipeline:
                 if not self._due():
                     if self.closing:
                         return
+                    if self._soon and self.spilled:
+                        # asked for durability with nothing new to write: try the spill
+                        self._soon = False
+                        await self._write_back_own()
+                        continue
                     self._wake = Deferred()
                     await maybe_deferred_to_future(self._wake)
                     continue
@@ -195,6 +254,8 @@ class StorePipeline:
                     await self._spill(self._take_all())  # down for long: no batch-by-batch wait
                     continue
                 articles, hits = self._take()
+                if not (self.articles or self.hits):
+                    self._soon = False
                 await self._write(articles, hits)
                 self._release_room()
                 if self.spilled and self.down_since is None and not self.closing:
@@ -216,6 +277,7 @@ class StorePipeline:
                     for it in (*hits, *articles):
                         self.context.fail("store", it.url, f"store failed: {one_line(exc)}")
                     self.stats.inc_value("store/failed", len(hits) + len(articles))
+                    self._settle((*hits, *articles))
                     return
                 if self.down_since is None:
                     self.down_since = time.monotonic()
@@ -238,7 +300,14 @@ class StorePipeline:
                 self.stats.inc_value("store/outage_seconds", round(down, 1))
                 self.down_since = None
             self._account(written)
+            self._settle((*hits, *articles))
             return
+
+    def _settle(self, items: Iterable[ArticleItem | SearchHit]) -> None:
+        """These items are committed or finally refused: the watermark may pass them."""
+        self.watermark.settle(
+            [self._numbers.pop(id(it)) for it in items if id(it) in self._numbers]
+        )
 
     def _account(self, written: Written) -> None:
         if written.hits:
@@ -262,6 +331,8 @@ class StorePipeline:
         spill = await self.owner.run_io(self.context.spill_file)
         await self.owner.run_io(spill.append, items)
         self.spilled.setdefault(spill.path, []).extend(it.url for it in items)
+        numbers = [self._numbers.pop(id(it)) for it in items if id(it) in self._numbers]
+        self._spilled_numbers.setdefault(spill.path, []).extend(numbers)
         self.stats.inc_value("store/spilled", len(items))
         logger.warning("%d items spilled to %s (database unavailable)", len(items), spill.path)
 
@@ -274,12 +345,13 @@ class StorePipeline:
                 ctx.spill = None
             try:
                 done = await self.owner.run(write_back, path, ctx.store_options(), record_run=False)
-            except Exception as exc:  # noqa: BLE001 - the file stays; named at close
+            except Exception as exc:
                 logger.warning("writing back %s failed: %s", path, one_line(exc))
                 return
             if done is None:
                 continue  # another process is writing it back
             del self.spilled[path]
+            self.watermark.settle(self._spilled_numbers.pop(path, ()))
             for outcome, n in done.outcomes.items():
                 for key in Outcome(outcome).stats:
                     self.stats.inc_value(key, n)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from crawler.parsers.base import norm  # one whitespace/NFC rule for parsers and cleaning
+from crawler.domain.text import norm  # one whitespace/NFC rule for parsers and cleaning
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _NAME = r"[가-힣]{2,4}"

@@ -1,5 +1,8 @@
 """Validate: what an item must be before the database sees it, or it is rejected alone.
 
+The rules are pipelines.prepare's first step (`problems`); this pipeline counts and names what
+they reject.
+
 An item is rejected, counted (`validate/rejected`, `validate/dropped_no_<field>`) and named with
 its URL and the reason in the run record (the run is then `errors`, never `ok`) when:
 
@@ -10,7 +13,7 @@ its URL and the reason in the run record (the run is then `errors`, never `ok`) 
 - a field is longer than its limit (VALIDATE_MAX_TITLE, VALIDATE_MAX_BODY, VALIDATE_MAX_URL, …).
   The limits keep every indexed value far below a btree entry's maximum (2,704 bytes): a title
   of 300 characters is at most 1,200 bytes of UTF-8, and its headline key is bounded too
-  (pipelines.hashing.headline_key), as are URLs (canonical_url and article_urls.url are unique
+  (crawler.domain.keys.headline_key), as are URLs (canonical_url and article_urls.url are unique
   indexes). A 1,000-syllable headline or a 1 MB title is an extraction gone wrong.
 
 Every other item of the batch is stored; the database's own refusals are handled by the store.
@@ -19,82 +22,18 @@ Every other item of the batch is stored; the database's own refusals are handled
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.items import ArticleItem, SearchHit
-from crawler.runs import CORE_FIELDS
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.domain.outcomes import CORE_FIELDS
+from pipelines.prepare import LIMITS, missing_fields, problems
 
 logger = logging.getLogger(__name__)
 
-REQUIRED = {ArticleItem: ("url", "title", "body"), SearchHit: ("url", "title")}
-# Characters no stored text may hold: NUL and UTF-16 surrogates (alone, they are not text).
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
-_BAD_NAMES = {"\x00": "a NUL character"}
 
-# Default limits, in characters (each a setting VALIDATE_MAX_<NAME>).
-LIMITS = {
-    "title": 300,
-    "subtitle": 2_000,
-    "body": 200_000,
-    "url": 2_000,
-    "publisher": 100,
-    "section": 100,
-    "author": 100,
-    "authors": 50,
-    "snippet": 5_000,
-}
-
-
-def missing_fields(item: object) -> list[str]:
-    """The required fields an item lacks (empty strings count as missing)."""
-    need = REQUIRED.get(type(item), ())
-    return [f for f in need if not getattr(item, f, None)]
-
-
-def texts(item: ArticleItem | SearchHit) -> list[tuple[str, str]]:
-    """(field, text) of every text an item stores, URLs included."""
-    if isinstance(item, ArticleItem):
-        out = [
-            ("title", item.title),
-            ("subtitle", item.subtitle or ""),
-            ("body", item.body),
-            ("publisher", item.publisher or ""),
-            ("section", item.section or ""),
-        ]
-        out += [("author", a) for a in item.authors]
-        out += [("url", u) for u in item.all_urls()]
-        return out
-    return [
-        ("title", item.title),
-        ("snippet", item.snippet or ""),
-        ("publisher", item.publisher or ""),
-        ("url", item.url),
-        ("url", item.portal_url or ""),
-        ("published", item.published or ""),
-    ]
-
-
-def problems(item: ArticleItem | SearchHit, limits: dict[str, int] | None = None) -> list[str]:
-    """Why an item cannot be stored (empty: it can). Pure, so it is tested without Scrapy."""
-    limits = limits or LIMITS
-    found = [f"missing {f}" for f in missing_fields(item)]
-    for name, text in texts(item):
-        bad = _BAD_CHARS.search(text)
-        if bad:
-            what = _BAD_NAMES.get(bad.group(), "a lone surrogate")
-            found.append(f"{name} holds {what} (at character {bad.start():,})")
-        limit = limits.get(name)
-        if limit is not None and len(text) > limit:
-            found.append(f"{name} too long ({len(text):,} characters; at most {limit:,})")
-    if isinstance(item, ArticleItem) and len(item.authors) > limits.get("authors", 50):
-        found.append(f"too many authors ({len(item.authors)}; at most {limits['authors']})")
-    return list(dict.fromkeys(found))
-
-
-def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
+def count_coverage(stats, item: ArticleItem) -> None:
     """Per parser, how many items carry each core field: the layout-drift alarm's input."""
     parser = item.parser.split("/")[0] or item.portal
     stats.inc_value(f"coverage/{parser}/items")
@@ -104,20 +43,20 @@ def count_coverage(stats, item: ArticleItem) -> None:  # noqa: ANN001
 
 
 class ValidatePipeline:
-    def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:  # noqa: ANN001
+    def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:
         self.stats = stats
-        self.context = context  # crawler.database.RunContext: rejections are named there
+        self.context = context  # crawler.extensions.owner.RunContext: rejections are named there
         self.limits = limits or dict(LIMITS)
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206
-        from crawler.database import run_context
+    def from_crawler(cls, crawler):
+        from crawler.extensions.owner import run_context
 
         s = crawler.settings
         limits = {k: s.getint(f"VALIDATE_MAX_{k.upper()}", v) for k, v in LIMITS.items()}
         return cls(crawler.stats, run_context(crawler), limits)
 
-    def process_item(self, item, spider=None):  # noqa: ANN001, ANN201
+    def process_item(self, item, spider=None):
         if isinstance(item, ArticleItem):
             count_coverage(self.stats, item)  # before any drop: drops are what it measures
         if not isinstance(item, ArticleItem | SearchHit):

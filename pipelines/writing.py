@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from crawler.items import ArticleItem, SearchHit
+from crawler.domain.items import ArticleItem, SearchHit
 from db.batch import store_articles
 from db.hits import store_search_hits
 from db.rows import StoreResult
@@ -41,7 +41,7 @@ def is_transient(exc: BaseException) -> bool:
     try:
         from psycopg_pool import PoolTimeout
     except ImportError:  # pragma: no cover - psycopg_pool is a dependency
-        PoolTimeout = ()  # type: ignore[assignment]  # noqa: N806
+        PoolTimeout = ()  # type: ignore[assignment]
     if isinstance(exc, PoolTimeout):
         return True
     if not isinstance(exc, psycopg.Error):

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from crawler.cli import main
-from crawler.evaluation import corpus_dir
 from tests.conftest import require_corpus
+from tests.corpus import corpus_dir
 
 
 def test_extract_prints_the_stored_item_as_json(capsys):

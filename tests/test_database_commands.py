@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.runs import is_dead, process_identity, this_host
+from crawler.runrecord import is_dead, process_identity, this_host
 from db.connection import embedded_pgdata, sosik_home
+from db.crawl_runs import get_run, start_run
 from db.rows import CrawlRun
-from db.runs import get_run, start_run
 from tests.faults.database import temp_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def test_stop_refuses_a_server_that_is_not_ours(db_url: str) -> None:
     assert done.stderr.strip().startswith("sosik: DATABASE_URL is set")
 
 
-def _run(**kw) -> CrawlRun:  # noqa: ANN003
+def _run(**kw) -> CrawlRun:
     now = datetime.now(UTC)
     fields = dict(id=1, spider="s", args={}, started_at=now, finished_at=None, status="running")
     return CrawlRun(**{**fields, **kw})
@@ -92,7 +92,7 @@ def test_a_run_is_dead_when_its_process_is_gone() -> None:
     assert gone.returncode == 0
 
 
-def test_runs_marks_a_run_whose_process_is_gone_killed(conn, db_url: str) -> None:  # noqa: ANN001
+def test_runs_marks_a_run_whose_process_is_gone_killed(conn, db_url: str) -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     identity = process_identity(child.pid)
     child.wait()

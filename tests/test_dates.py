@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST, parse_date_arg, parse_datetime
+from crawler.domain.dates import KST, parse_date_arg, parse_datetime
 
 NOW = datetime(2026, 9, 3, 0, 25, tzinfo=KST)
 

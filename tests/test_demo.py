@@ -14,8 +14,8 @@ from crawler.commands.demo import (
     network_check,
     what_to_see,
 )
-from crawler.dates import KST
-from crawler.replay import Hit
+from crawler.domain.dates import KST
+from crawler.middlewares.replay import Hit
 
 SERVER = "http://127.0.0.1:5000"
 

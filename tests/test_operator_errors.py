@@ -126,7 +126,7 @@ def test_an_unreachable_database_is_one_line_without_the_password(capsys, monkey
 
 
 def test_a_bug_is_one_line_and_exit_70_and_the_traceback_only_when_asked(capsys, monkeypatch):
-    def broken(args):  # noqa: ANN001
+    def broken(args):
         raise RuntimeError("boom while talking to postgresql://feed:s3cretpw@db/sosik")
 
     monkeypatch.setattr("crawler.commands.runs.list_runs", broken)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawler.runs import assess
+from crawler.runrecord import assess
 
 
 def healthy(n: int = 5) -> dict:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import canonical_url
+from crawler.domain.urls import canonical_url
 
 NAVER = "https://n.news.naver.com/mnews/article/001/0009205077"
 
@@ -82,6 +82,6 @@ def test_identity_parameters_survive():
     ],
 )
 def test_page_kind(url, kind):
-    from crawler.urls import page_kind
+    from crawler.domain.urls import page_kind
 
     assert page_kind(url) == kind

@@ -1,7 +1,6 @@
 """Subcommands of `sosik` kept in their own modules; each exposes `add_parser(subparsers)`.
 
-crawler.cli imports `runs`, `schedule`, `reparse`, `enqueue`, `worker` and `queue` from here
-when they exist.
+crawler.cli lists them (`_command_modules`) and adds each one's parser, in help order.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 
 from crawler.arguments import day, flag_type, positive
 from crawler.commands.demo import pad, width
-from crawler.dates import KST
+from crawler.domain.dates import KST
 
 COLUMNS = ("id", "published (KST)", "publisher", "section", "title")
 

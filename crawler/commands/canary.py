@@ -57,10 +57,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
+from crawler.domain.portals import site_key
 from crawler.parsers import NotAnArticle, Page, ParseError, parse_article, parse_list, parse_search
-from crawler.parsers.registry import site_key
-from crawler.schedule import read_toml
+from crawler.scheduler.jobs import read_toml
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import search_url, xhr_headers
 from crawler.spiders.naver_section import section_url
@@ -460,26 +460,27 @@ def default_state() -> Path:
 
 
 def run_canary(args: argparse.Namespace) -> int:
-    from crawler.cli import UserError, crawl_settings
+    from crawler.commands.crawl import crawl_settings
+    from crawler.errors import UsageError
 
     try:
         entries = load_set(args.pages) if args.pages else parse_set(DEFAULT_SET, "DEFAULT_SET")
     except CanaryError as e:
-        raise UserError(str(e)) from None
+        raise UsageError(str(e)) from None
     entries = only_portals(entries, args.portal)
     if not entries:
-        raise UserError(f"no page of portal(s) {', '.join(args.portal)} in the set")
+        raise UsageError(f"no page of portal(s) {', '.join(args.portal)} in the set")
     state_path = None if args.no_state else (Path(args.state) if args.state else None)
     if state_path is None and not args.no_state and not args.replay:
         state_path = default_state()
     server = None
     if args.replay:
-        from crawler.replay import ReplayServer, load_replay
+        from crawler.middlewares.replay import ReplayServer, load_replay
 
         try:
             server = ReplayServer(load_replay(args.replay)).start()
         except FileNotFoundError as e:
-            raise UserError(str(e)) from None
+            raise UsageError(str(e)) from None
         args.set = [*(args.set or []), f"REPLAY_URL={server.url}"]
     settings = crawl_settings(args)
     # Nothing is stored and no run is recorded: no pipelines, no sosik extensions.

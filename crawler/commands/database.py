@@ -1,4 +1,5 @@
-"""`sosik db status`, `sosik db stop`, `sosik db flush-spill`: the database as an operator sees it.
+"""`sosik db`: upgrade, downgrade and url (the schema through Alembic), and status, stop and
+flush-spill, the database as an operator sees it:
 
 - status: which database (DATABASE_URL, or the embedded server and where its data lives, and
   whether it runs; it is never started to answer), the schema revision, running and killed
@@ -19,6 +20,7 @@ import sys
 from typing import Any
 
 from crawler.commands import CommandError
+from crawler.errors import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,10 +91,10 @@ def _spill_status(out: Any) -> None:
 def _describe_database(url: str, out: Any) -> bool:
     import psycopg
 
-    from crawler.runs import reap_dead_runs
+    from crawler.runrecord import reap_dead_runs
     from db.connection import DatabaseUnavailable, connect
+    from db.crawl_runs import database_identity, running_runs
     from db.migrate import current_revision, head_revision
-    from db.runs import database_identity, running_runs
     from pipelines.spill import pending_runs, spill_dir
 
     try:
@@ -143,10 +145,10 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def flush_spill(args: argparse.Namespace) -> int:
-    from crawler.runs import reap_dead_runs
+    from crawler.runrecord import reap_dead_runs
     from db.connection import connect, database_url
+    from db.crawl_runs import database_identity
     from db.migrate import upgrade
-    from db.runs import database_identity
     from pipelines.spill import pending_files, pending_runs, read_header, spill_dir, write_back
     from pipelines.writing import one_line
 
@@ -162,7 +164,7 @@ def flush_spill(args: argparse.Namespace) -> int:
         for path in files:
             try:
                 done = write_back(conn, path)
-            except Exception as e:  # noqa: BLE001 - the file stays; one line per file
+            except Exception as e:
                 failed += 1
                 print(f"sosik: could not write back {path}: {one_line(e)}", file=sys.stderr)
                 continue
@@ -186,3 +188,46 @@ def flush_spill(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if failed else 0
+
+
+def run_db(args: argparse.Namespace) -> int:
+    from alembic.util import CommandError as AlembicError
+
+    from db.connection import database_url
+    from db.migrate import downgrade, upgrade
+
+    if args.action in ("status", "stop", "flush-spill"):
+        return run(args)
+    if args.action == "reindex":
+        from crawler.commands import reindex
+
+        return reindex.run(args)
+    try:
+        if args.action == "url":
+            print(database_url())
+        elif args.action == "upgrade":
+            upgrade(None, args.revision or "head")
+            print("database schema is at", args.revision or "head", file=sys.stderr)
+        elif args.action == "downgrade":
+            if not args.revision:
+                raise UsageError("db downgrade needs a revision (e.g. base or -1)")
+            downgrade(None, args.revision)
+    except AlembicError as e:  # a revision that does not exist, mostly
+        raise UsageError(f"db {args.action} {args.revision or 'head'}: {e}") from None
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """`sosik db`'s arguments."""
+    from crawler.commands.reindex import add_arguments as reindex_arguments
+
+    d = sub.add_parser(
+        "db", help="database: upgrade, downgrade, url, status, stop, flush-spill, reindex"
+    )
+    d.add_argument(
+        "action",
+        choices=("upgrade", "downgrade", "url", "status", "stop", "flush-spill", "reindex"),
+    )
+    d.add_argument("revision", nargs="?")
+    reindex_arguments(d)  # --follow, --batch, --nice
+    d.set_defaults(func=run_db)

@@ -7,7 +7,7 @@ story carried word for word by a second paper under its own headline and, with i
 rewritten, by a third. Stories, presses and reporters are fictional; the papers' own
 addresses end in `.example`.
 
-The demo serves the site on a loopback port (crawler.replay.ReplayServer) and runs two
+The demo serves the site on a loopback port (crawler.middlewares.replay.ReplayServer) and runs two
 ordinary crawls against it, each as an operator runs it (`sosik crawl … --replay`, in its own
 process, into the database every command uses: DATABASE_URL, else the embedded server). Then
 it prints the run records (`sosik runs`) and the site's rows of the reader view
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crawler.commands import CommandError
-from crawler.dates import KST
-from crawler.urls import canonical_url, naver_ids, page_kind
+from crawler.domain.dates import KST
+from crawler.domain.urls import canonical_url, naver_ids, page_kind
 
 SITE = Path(__file__).resolve().parent.parent / "demo" / "site"
 QUERY = "전기버스"
@@ -228,10 +228,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from crawler.replay import ReplayServer, load_replay
+    from crawler.middlewares.replay import ReplayServer, load_replay
     from db.connection import ENV_URL, connect, database_url, describe
+    from db.crawl_runs import recent_runs
     from db.migrate import upgrade
-    from db.runs import recent_runs
 
     out = sys.stdout
     if not (SITE / "urls.tsv").is_file():

@@ -49,7 +49,7 @@ def run_enqueue(args: argparse.Namespace) -> int:
         raise CommandError(
             "enqueue takes no --replay (the workers need the site): use -s REPLAY_URL"
         )
-    from crawler.cli import crawl_settings
+    from crawler.commands.crawl import crawl_settings
 
     settings = crawl_settings(ns)
     job = start_job(ns, settings)
@@ -66,15 +66,16 @@ def start_job(ns: argparse.Namespace, settings: Any) -> Any:
     """The job of one `sosik crawl`-style invocation: run record, start requests, in Redis."""
     from scrapy.settings import SETTINGS_PRIORITIES
 
-    from crawler.cli import SEARCH_PORTALS, SPIDERS, spider_args
+    from crawler.commands.crawl import spider_args
     from crawler.distributed.config import LOCAL_ONLY, redis_url
     from crawler.distributed.jobs import enqueue
     from crawler.distributed.redisconn import Guard, RedisDown, client
+    from crawler.domain.portals import SEARCH_SPIDERS, SPIDERS
     from db.migrate import upgrade
 
     if ns.spider not in (*SPIDERS, "all"):
         raise CommandError(f"unknown spider {ns.spider!r}; one of {', '.join((*SPIDERS, 'all'))}")
-    spiders = list(SEARCH_PORTALS) if ns.spider == "all" else [ns.spider]
+    spiders = list(SEARCH_SPIDERS) if ns.spider == "all" else [ns.spider]
     per_spider = {name: spider_args(ns, name) for name in spiders}
     if len(spiders) == 1:
         run_args: dict[str, Any] = {k: v for k, v in per_spider[spiders[0]].items() if v != ""}
@@ -114,7 +115,9 @@ def run_distributed_crawl(args: argparse.Namespace, settings: Any) -> int:
     """`sosik crawl … --distributed`: queue the job, work on it here until it is finished."""
     from crawler.distributed import handoff
     from crawler.distributed.worker import Worker
-    from crawler.report import Outcome, print_summary
+    from crawler.launch import finish
+    from crawler.report import RunSummary
+    from crawler.runrecord import RunRecord, iter_errors
 
     job = start_job(args, settings)
     print(f"sosik: distributed job {job.id} (run {job.run_id})", file=sys.stderr)
@@ -129,16 +132,18 @@ def run_distributed_crawl(args: argparse.Namespace, settings: Any) -> int:
         )
         return 1
     stats = dict(run.stats or {})
-    outcome = Outcome(
+    record = RunRecord()
+    record.extend(iter_errors(run.errors))
+    summary = RunSummary(
         run.status,
         stats,
-        list(run.errors or []),
+        record,
         list(stats.get("alarms") or []),
         job.spiders,
         [stats["failure"]] if stats.get("failure") else [],
+        [job.run_id],
     )
-    print_summary(outcome, sys.stderr)
-    return outcome.exit_code
+    return finish(summary, sys.stderr)
 
 
 def _masked(url: str) -> str:

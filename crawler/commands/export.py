@@ -118,7 +118,7 @@ WRITERS = {"jsonl": write_jsonl, "csv": write_csv}
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow  # noqa: F401
+        import pyarrow
         import pyarrow.parquet
     except ImportError:
         raise CommandError(

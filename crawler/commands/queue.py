@@ -104,7 +104,7 @@ def snapshot(guard: Any, keys: Any) -> dict[str, Any]:
 
 
 def run_queue(args: argparse.Namespace) -> int:
-    from crawler.cli import crawl_settings
+    from crawler.commands.crawl import crawl_settings
     from crawler.distributed.config import Keys, redis_url, setting
     from crawler.distributed.redisconn import Guard, RedisDown, client
 

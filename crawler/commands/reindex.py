@@ -1,4 +1,4 @@
-"""`sosik db reindex [--follow]`: fill the search index (crawler.indexer), in batches.
+"""`sosik db reindex [--follow]`: fill the search index (crawler.extensions.indexer), in batches.
 
 Indexes every article whose search row is missing, of an older version or of older rules, and
 stops (exit 0); `--follow` then keeps indexing new articles and new versions as they are
@@ -7,7 +7,7 @@ loses at most one batch and the next run goes on from what is indexed. The schem
 to the newest revision first, as a crawl does.
 
 A crawl starts `sosik db reindex --follow` itself as a niced child process
-(crawler.indexer's SearchIndexExtension); SOSIK_SEARCH_INDEX=off turns that off.
+(crawler.extensions.indexer's SearchIndexExtension); SOSIK_SEARCH_INDEX=off turns that off.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.indexer import IndexStats, json_reporter
-    from crawler.indexer import run as run_indexer
+    from crawler.extensions.indexer import IndexStats, json_reporter
+    from crawler.extensions.indexer import run as run_indexer
     from db.connection import database_url
     from db.migrate import upgrade
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    report_file = open(args.report, "a", encoding="utf-8") if args.report else None  # noqa: SIM115
+    report_file = open(args.report, "a", encoding="utf-8") if args.report else None
     tty = sys.stderr.isatty()
     to_file = json_reporter(report_file) if report_file else None
 

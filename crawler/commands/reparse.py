@@ -16,7 +16,7 @@ from datetime import datetime, time
 from typing import Any
 
 from crawler.arguments import day, flag_type
-from crawler.dates import KST
+from crawler.domain.dates import KST
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +27,11 @@ def reparse(
     conn: Any, portal: str | None = None, since: datetime | None = None, batch: int = BATCH
 ) -> Counter[str]:
     """Re-parse archived article pages into the database; counts by outcome."""
-    from crawler.items import ArticleItem
+    from crawler.domain.items import ArticleItem
+    from crawler.domain.urls import canonical_url, page_kind
     from crawler.parsers import NotAnArticle, Page, ParseError, parse_article
-    from crawler.urls import canonical_url, page_kind
     from db.pages import iter_pages
-    from pipelines.clean import clean_article
-    from pipelines.dedupe import with_keys
-    from pipelines.validate import problems
+    from pipelines.prepare import Rejected, prepare
     from pipelines.writing import StoreOptions, write
 
     counts: Counter[str] = Counter()
@@ -67,14 +65,11 @@ def reparse(
         for form in (canonical_url(row.url), row.url):
             if form != item.url and form not in item.urls:
                 item.urls.append(form)
-        if problems(item):
+        try:
+            pending.append(prepare(item))
+        except Rejected:
             counts["invalid"] += 1
             continue
-        item = clean_article(item)
-        if not item.body:
-            counts["invalid"] += 1
-            continue
-        pending.append(with_keys(item))
         if len(pending) >= batch:
             flush()
     if pending:
@@ -91,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     with connect() as conn:
         counts = reparse(conn, args.portal, since)
     print(f"sosik reparse: {counts['pages']} archived pages", file=sys.stderr)
-    from db.outcome import Outcome
+    from crawler.domain.outcomes import Outcome
 
     for key in (*Outcome, "skipped", "not_article", "parse_error", "invalid"):
         if counts[key]:
@@ -100,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def site_keys() -> list[str]:
-    """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.archive)."""
-    from crawler.parsers.registry import SITES
+    """What `pages.portal` can hold: every site parser's key, and "generic" (crawler.middlewares.archive)."""
+    from crawler.domain.portals import GENERIC, PORTALS
 
-    return [*SITES, "generic"]
+    return [*(p.key for p in PORTALS), GENERIC]
 
 
 def add_parser(sub: Any) -> None:

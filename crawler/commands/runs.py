@@ -17,8 +17,8 @@ from typing import Any
 
 from crawler.arguments import flag_type, positive
 from crawler.commands import CommandError
-from crawler.dates import KST
-from crawler.progress import figures
+from crawler.domain.dates import KST
+from crawler.extensions.progress import figures
 
 COLUMNS = (
     "id",
@@ -59,7 +59,8 @@ def who(run: Any) -> str:
 
 def error_count(run: Any) -> int:
     """Failures of a run: the pages and items its record names as failed (not the notes)."""
-    from crawler.runs import is_failure, iter_errors
+    from crawler.domain.outcomes import is_failure
+    from crawler.runrecord import iter_errors
 
     stats = run.stats or {}
     counted = int(stats.get("fetch/error", 0)) + int(stats.get("parse/error", 0))
@@ -119,7 +120,8 @@ def format_run(run: Any, now: datetime | None = None) -> str:
     if alarms:
         out.append("\nalarms (layout drift):")
         out += [f"  {a}" for a in alarms]
-    from crawler.runs import is_failure, iter_errors
+    from crawler.domain.outcomes import is_failure
+    from crawler.runrecord import iter_errors
 
     named = list(iter_errors(run.errors))
     for title, keep in (("errors", True), ("not stored, not failed", False)):
@@ -189,8 +191,8 @@ def add_parser(sub: Any) -> None:
 def _reap(conn: Any) -> None:
     """Runs whose process is gone are `killed`, not `running` (unless a spill file here holds
     their end: `sosik db flush-spill` records it)."""
-    from crawler.runs import reap_dead_runs
-    from db.runs import database_identity
+    from crawler.runrecord import reap_dead_runs
+    from db.crawl_runs import database_identity
     from pipelines.spill import pending_runs, spill_dir
 
     reap_dead_runs(conn, skip=pending_runs(spill_dir(), database_identity(conn)))
@@ -198,7 +200,7 @@ def _reap(conn: Any) -> None:
 
 def list_runs(args: argparse.Namespace) -> int:
     from db.connection import connect
-    from db.runs import recent_runs
+    from db.crawl_runs import recent_runs
 
     with connect() as conn, _schema_needed():
         _reap(conn)
@@ -213,7 +215,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 def show_run(args: argparse.Namespace) -> int:
     from db.connection import connect
-    from db.runs import get_run
+    from db.crawl_runs import get_run
 
     with connect() as conn, _schema_needed():
         _reap(conn)

@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from crawler.cli import crawl_settings
+    from crawler.commands.crawl import crawl_settings
     from crawler.distributed.config import redis_url
     from crawler.distributed.redisconn import Guard, RedisDown, client
     from crawler.distributed.worker import Worker

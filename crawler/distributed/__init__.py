@@ -7,7 +7,6 @@ Built on scrapy-redis's Scheduler, queue and dupefilter classes (subclassed), wi
 - frontier.py: the reliable queue (leases, acknowledgements, per-site queues);
 - dupefilter.py: fingerprints in rotating generations (bounded);
 - budget.py: one politeness budget per site across workers (GCRA slots, Retry-After holds);
-- robots.py: robots.txt obeyed by every request waiting for it;
 - scheduler.py: the worker's Scrapy scheduler (hand-out, completion, acknowledgement);
 - jobs.py: jobs (enqueue, the single finisher, rolled-up stats);
 - worker.py: the worker process (crawlers per job, idle timeout, SIGTERM);

@@ -147,7 +147,7 @@ class BudgetMiddleware:
 
     def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
         if response.status in (429, 503):
-            from crawler.middlewares import retry_after_seconds
+            from crawler.middlewares.retry import retry_after_seconds
 
             wait = retry_after_seconds(response.headers.get("Retry-After"))
             if wait:

@@ -13,8 +13,9 @@ Settings (Scrapy settings, `-s NAME=VALUE`, defaults below):
   acknowledged (it kills its workers, or never finishes) goes to the failed list and into the
   run record with its URL.
 - `DISTRIBUTED_ACK_INTERVAL` (2 s): how often finished requests are acknowledged, in one
-  batch, after the store has made their items durable (a store flush each time: shorter means
-  smaller write batches; longer means more work redone after a worker dies).
+  batch; a request is acknowledged only once the store's watermark says its items are
+  committed, and one that has waited this long for it asks the store to write now (shorter
+  means smaller write batches; longer means more work redone after a worker dies).
 - `DISTRIBUTED_FINGERPRINT_TTL` (3 days): request fingerprints are kept in generations of this
   length; a request is "seen" if its fingerprint is in the current or the previous generation,
   so one is remembered between TTL and 2×TTL and Redis holds at most two generations.

@@ -4,20 +4,22 @@ Everything else in crawler/distributed speaks only to Redis and to Scrapy. Here:
 
 - a distributed job's run record: one `crawl_runs` row for the whole job, opened by
   `sosik enqueue` (`open_run`), written to by every worker's store under that id (the
-  `SOSIK_RUN_ID` setting, which also keeps each worker's RunRecorder from closing it), and
+  `SOSIK_RUN_ID` setting, which also keeps each worker's DatabaseOwner from closing it), and
   closed once by the worker that sees the job finish (`close_run`) with every worker's
-  counts rolled up;
-- durability before acknowledgement (`make_durable`): a request is acknowledged when Scrapy
-  is done with it — its callback has run and each item it yielded has passed the item
-  pipelines (item_scraped / item_dropped / item_error sent) — and then the items the store was
-  handed must be durable, or a worker killed right after acknowledging would lose them.
-  Today's StorePipeline buffers items (STORE_BATCH_SIZE, STORE_FLUSH_SECONDS), so this flushes
-  that buffer; a store that makes items durable as it takes them makes this a no-op.
+  counts and named pages rolled up, its status decided as a single crawl's (`assess`);
+- durability before acknowledgement (`Durability`): a request is acknowledged when Scrapy is
+  done with it (its callback has run and each item it yielded has passed the item pipelines)
+  and the store's watermark (pipelines/store.py) says every item it had been handed by then
+  is committed to PostgreSQL (or finally refused, and named). Items in a spill file are not
+  durable: they are on one host's disk, and the request is done again elsewhere;
+- the worker's named pages (`ErrorFeed`): what its RunContext's record names (URL, kind,
+  reason), sent to the job once each, with the acknowledgements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 RUN_ID_SETTING = "SOSIK_RUN_ID"
@@ -31,7 +33,7 @@ def run_settings(run_id: int) -> dict[str, Any]:
 def open_run(database_url: str | None, spider: str, args: Mapping[str, Any]) -> int:
     """The job's run record, started ("running"); its id."""
     from db.connection import connect
-    from db.runs import start_run
+    from db.crawl_runs import start_run
 
     with connect(database_url) as conn:
         return start_run(conn, spider, dict(args))
@@ -46,7 +48,7 @@ def close_run(
 ) -> None:
     """Finish the job's run record once, with the rolled-up stats and errors."""
     from db.connection import connect
-    from db.runs import finish_run
+    from db.crawl_runs import finish_run
 
     with connect(database_url) as conn:
         finish_run(conn, run_id, status, dict(stats), list(errors))
@@ -54,37 +56,88 @@ def close_run(
 
 def get_run(database_url: str | None, run_id: int) -> Any:
     from db.connection import connect
-    from db.runs import get_run as _get_run
+    from db.crawl_runs import get_run as _get_run
 
     with connect(database_url) as conn:
         return _get_run(conn, run_id)
 
 
-def make_durable(crawler: Any) -> None:
-    """Make every item handed to the store so far durable (raises if it cannot)."""
-    from pipelines.store import StorePipeline
+def assess(stats: Mapping[str, Any], failures: int, settings: Any) -> Any:
+    """The job's Assessment from its rolled-up stats and failures, as a single crawl's."""
+    from crawler.runrecord import assess as _assess
 
-    store = crawler.get_item_pipeline(StorePipeline)
-    if store is None:
-        return
-    if getattr(store, "conn", None) is not None:
-        store.flush()
-    held = len(getattr(store, "articles", ())) + len(getattr(store, "hits", ()))
-    if held:
-        raise RuntimeError(f"the store still holds {held} unwritten items")
-
-
-def assess(
-    stats: Mapping[str, Any], n_errors: int, settings: Any
-) -> tuple[str, list[str], str | None]:
-    """The job's status from its rolled-up stats, as a single crawl's would be decided."""
-    from crawler.runs import assess as _assess
-
-    a = _assess(
+    return _assess(
         dict(stats),
-        n_errors,
+        failures,
         "finished",
         settings.getfloat("SOSIK_DRIFT_MIN_SHARE", 0.8),
         settings.getint("SOSIK_DRIFT_MIN_ITEMS", 3),
     )
-    return a.status, a.alarms, a.reason
+
+
+def at_close(crawler: Any, fn: Callable[[], Awaitable[None]]) -> None:
+    """Run `fn` at spider_closed after every component named what it lost, before the
+    worker's DatabaseOwner lets go of the database."""
+    from crawler.extensions.owner import DatabaseOwner
+
+    DatabaseOwner.of(crawler).on_close(fn)
+
+
+class Durability:
+    """The crawler's store, seen from the acknowledgements: how many items it was handed, up
+    to which one they are durable. A crawler without the store has nothing to wait for."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.store: Any = None
+
+    def open(self) -> None:
+        from pipelines.store import StorePipeline
+
+        self.store = self.crawler.get_item_pipeline(StorePipeline)
+
+    def handed(self) -> int:
+        return self.store.watermark.handed if self.store is not None else 0
+
+    def durable(self) -> int:
+        return self.store.watermark.durable if self.store is not None else 0
+
+    def settling(self) -> bool:
+        """The store holds items in memory that are not settled yet (they will be)."""
+        return self.store is not None and self.store.unsettled_in_memory() > 0
+
+    def write_soon(self) -> None:
+        if self.store is not None:
+            self.store.write_soon()
+
+
+class ErrorFeed:
+    """The pages this worker's run record names, each sent to the job's list once."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self._sent: dict[tuple[str, str], int] = {}
+
+    def into(self, pipe: Any, key: str) -> dict[tuple[str, str], int]:
+        """Queue the entries named since the last `sent` into `pipe` (RPUSH to `key`); what
+        `sent` must be told once the transaction went through."""
+        from crawler.extensions.owner import run_context
+
+        ctx = run_context(self.crawler)
+        if ctx is None:
+            return {}
+        counts, new = {}, []
+        for group in ctx.record.to_json():
+            kind, reason, urls = group["kind"], group["reason"], group["urls"]
+            done = self._sent.get((kind, reason), 0)
+            counts[(kind, reason)] = len(urls)
+            new += [
+                json.dumps({"kind": kind, "url": url, "reason": reason}, ensure_ascii=False)
+                for url in urls[done:]
+            ]
+        if new:
+            pipe.rpush(key, *new)
+        return counts
+
+    def sent(self, counts: dict[tuple[str, str], int]) -> None:
+        self._sent.update(counts)

@@ -6,7 +6,7 @@ A job is one crawl (a portal, or `all`: several spiders) with one run record. In
     P:job:<id>          hash  run_id, portal, spiders (JSON), args (JSON per spider),
                               settings (JSON: the enqueue's -s pairs), state, created
     P:job:<id>:stats    hash  every worker's numeric Scrapy stats, summed (HINCRBYFLOAT)
-    P:job:<id>:errors   list  the first 200 errors (kind, url, reason) workers recorded
+    P:job:<id>:errors   list  every page workers' run records named (kind, url, reason)
     P:f:<id>:<spider>:* the frontier of each spider (crawler/distributed/scripts.py)
 
 States: `seeding` (start requests being pushed), `active`, `finishing` (one worker is writing
@@ -29,10 +29,10 @@ from crawler.distributed import handoff, scripts
 from crawler.distributed.config import Keys, setting
 from crawler.distributed.frontier import Frontier, ReliableQueue
 from crawler.distributed.redisconn import Guard
+from crawler.runrecord import RunRecord
 
 logger = logging.getLogger(__name__)
 
-MAX_ERRORS_KEPT = 200
 # Stats that make no sense summed over workers; the job's own figures replace them.
 NOT_SUMMED = ("elapsed_time_seconds", "memusage/", "start_time", "finish_time")
 
@@ -137,29 +137,27 @@ class JobBoard:
         if not int(self.guard.call(self._finish, args=args)):
             return False
         try:
-            stats, errors = self.rollup(job)
-            n_errors = int(stats.get("fetch/error", 0) + stats.get("parse/error", 0))
-            n_errors += int(stats.get("distributed/failed", 0))
-            status, alarms, reason = handoff.assess(stats, n_errors, settings)
-            record = {
+            stats, record = self.rollup(job)
+            a = handoff.assess(stats, record.failures, settings)
+            final = {
                 **stats,
                 "finish_reason": "finished",
-                "alarms": alarms,
-                "failure": reason,
+                "alarms": a.alarms,
+                "failure": a.reason,
                 "distributed": {"job": job.id, "portal": job.portal, "spiders": job.spiders},
             }
-            handoff.close_run(database_url, job.run_id, status, record, errors)
+            handoff.close_run(database_url, job.run_id, a.status, final, record.to_json())
         except Exception:
             # back to active: the next worker that looks tries again
             self.guard.call(self.guard.redis.hset, self.keys.job(job.id), "state", "active")
             raise
         self.mark_done(job, settings)
-        logger.info("job %s finished: run %s %s", job.id, job.run_id, status)
+        logger.info("job %s finished: run %s %s", job.id, job.run_id, a.status)
         return True
 
-    def rollup(self, job: Job) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def rollup(self, job: Job) -> tuple[dict[str, Any], RunRecord]:
         """The job's stats (workers' counts summed, the frontiers' own figures added) and its
-        errors (what workers recorded, then every failed queue entry with its URL)."""
+        run record (the pages workers named, then every failed queue entry with its URL)."""
         r = self.guard.redis
         raw = self.guard.call(r.hgetall, self.keys.job_stats(job.id))
         stats: dict[str, Any] = {}
@@ -167,7 +165,10 @@ class JobBoard:
             f = float(v)
             stats[_text(k)] = int(f) if f.is_integer() else f
         listed = self.guard.call(r.lrange, self.keys.job_errors(job.id), 0, -1)
-        errors = [json.loads(_text(e)) for e in listed]
+        record = RunRecord()
+        for e in listed:
+            named = json.loads(_text(e))
+            record.add(named["kind"], named["url"], named["reason"])
         now = self.redis_time()
         stats["elapsed_time_seconds"] = round(now - job.created, 3)
         for base in self.bases(job):
@@ -181,10 +182,8 @@ class JobBoard:
             failed = self.guard.call(r.hgetall, f"{base}:failed")
             for _, v in sorted(failed.items(), key=lambda kv: int(kv[0])):
                 f = json.loads(_text(v))
-                errors.append(
-                    {"kind": "queue", "url": f.get("url", "?"), "reason": f.get("reason", "?")}
-                )
-        return stats, errors
+                record.add("queue", f.get("url", "?"), f.get("reason", "?"))
+        return stats, record
 
     def mark_done(self, job: Job, settings: Any) -> None:
         r = self.guard.redis

@@ -8,10 +8,17 @@ deletes the queue or the fingerprints, scrapy-redis #45/#107):
   (Retry-After retries, redirects, the replay rewrite) continue it and stay on this worker.
   The id is finished when Scrapy is done with every request of it: the download, the callback,
   and each item it yielded through the item pipelines (Scrapy keeps a request in its engine's
-  in-progress set until all of that is over). Finished ids are acknowledged every
-  `DISTRIBUTED_ACK_INTERVAL`, after `handoff.make_durable` made their items durable, in one
-  Redis transaction with this worker's stats since the last one. Leases are renewed every
-  third of `DISTRIBUTED_LEASE_SECONDS`.
+  in-progress set until all of that is over; a retry parked by RetryAfterMiddleware keeps its
+  id open too). A finished id is acknowledged only once the store's durability watermark
+  covers every item its requests yielded (`handoff.Durability`: the store numbers the items
+  it is handed, and says up to which number they are committed; nothing waits on the
+  reactor). Acknowledgements go every `DISTRIBUTED_ACK_INTERVAL`, in one Redis transaction
+  with this worker's stats and named failures since the last one; ids that wait longer for
+  the store ask it to write now. Leases are renewed every third of
+  `DISTRIBUTED_LEASE_SECONDS`. Ids whose items went to the store's spill file (the database
+  was down past STORE_RETRY_SECONDS) wait, the store being asked to write the file back; a
+  worker stopped before that (SIGTERM) does not acknowledge them: their leases run out and
+  another worker does them again.
 - Children before acknowledgement. Requests a callback yields go to an outbox, pushed to Redis
   at the end of the reactor turn (dupefilter check and push are one Lua script), and always
   before the request that yielded them is acknowledged.
@@ -25,7 +32,6 @@ deletes the queue or the fingerprints, scrapy-redis #45/#107):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -43,7 +49,7 @@ from crawler.distributed import codec, handoff
 from crawler.distributed.config import Keys, redis_url, setting
 from crawler.distributed.dupefilter import RotatingDupeFilter
 from crawler.distributed.frontier import META_TOKEN, OWN_META, Frontier, ReliableQueue, site_of
-from crawler.distributed.jobs import MAX_ERRORS_KEPT, NOT_SUMMED, JobBoard, frontier_for
+from crawler.distributed.jobs import NOT_SUMMED, JobBoard, frontier_for
 from crawler.distributed.redisconn import Guard, RedisDown, client
 from crawler.spiders.base import LinkMemory
 
@@ -79,7 +85,7 @@ class RedisLinks:
         self.local = LinkMemory()  # while Redis is away: this worker's own memory
 
     def add_new(self, urls: list[str]) -> list[str]:
-        from pipelines.hashing import digest64
+        from crawler.domain.keys import digest64
 
         if not urls:
             return []
@@ -136,15 +142,17 @@ class FrontierScheduler(Scheduler):
         self.held: dict[str, Held] = {}
         self.ready: deque[Any] = deque()  # continuations (and prefetched requests) for the engine
         self.outbox: list[Any] = []  # new requests not yet in Redis
-        self.completed: list[str] = []  # finished ids not yet acknowledged
+        # finished ids not yet acknowledged, with the store's item count when they finished
+        self.completed: list[tuple[str, int]] = []
+        self.durability = handoff.Durability(crawler)
+        self.errors = handoff.ErrorFeed(crawler)
         self.draining = False
         self._flush_call: Any = None
         self._loop: Any = None
         self._last_ack = self._last_renew = self._last_look = time.monotonic()
         self._next_poll = 0.0
         self._sent_stats: dict[str, float] = {}
-        self._sent_errors = 0
-        self._warned_durable = False
+        self._waiting_since: float | None = None  # finished ids waiting for the store
 
     @classmethod
     def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy's factory
@@ -179,6 +187,8 @@ class FrontierScheduler(Scheduler):
             ttl = int(setting(self.crawler.settings, "DISTRIBUTED_FINGERPRINT_TTL")) * 2
             spider.links_seen = RedisLinks(self.guard, self.keys.links(self.job, spider.name), ttl)
         self.crawler.signals.connect(self._spider_idle, signal=signals.spider_idle)
+        self.durability.open()
+        handoff.at_close(self.crawler, self._finish)
         self._loop = task.LoopingCall(self._tick)
         self._loop.start(self.poll_interval, now=False)
         logger.info(
@@ -186,6 +196,8 @@ class FrontierScheduler(Scheduler):
         )
 
     def close(self, reason: str) -> None:
+        """The engine is done (the store has written what it could): acknowledge what is
+        durable, give back what this worker holds but never finished."""
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._reap()
@@ -197,6 +209,22 @@ class FrontierScheduler(Scheduler):
                 self.stats.inc_value("distributed/released", n)
             except RedisDown:
                 logger.warning("%d requests left to lease expiry (Redis away)", len(leftover))
+
+    async def _finish(self) -> None:
+        """At spider_closed, once every component has named what it lost (the owner's
+        closers): the last stats and failures into the job, the ids whose items never became
+        durable left to lease expiry, and the job's run record closed if this was the end."""
+        self._ack_cycle()
+        if self.completed:
+            # its items are in a spill file at best: done again by whoever can store them,
+            # once the lease runs out (a delivery: a request that never gets stored ends
+            # in the failed list after DISTRIBUTED_MAX_DELIVERIES, named with its URL)
+            logger.warning(
+                "%d finished requests whose items are not durable are left to lease expiry",
+                len(self.completed),
+            )
+            self.stats.inc_value("distributed/undurable", len(self.completed))
+            self._ack_cycle()  # that count too
         try:
             job = self.board.get(self.job)
             if job is not None and job.state == "active":
@@ -330,56 +358,84 @@ class FrontierScheduler(Scheduler):
         slot = getattr(self.crawler.engine, "_slot", None)
         return slot.inprogress if slot is not None else ()
 
+    def _parked_tokens(self) -> set[str]:
+        """Ids with a retry parked by RetryAfterMiddleware (waiting for its Retry-After outside
+        the scheduler): not finished while it waits."""
+        from crawler.middlewares.retry import RetryAfterMiddleware
+
+        mw = self.crawler.get_downloader_middleware(RetryAfterMiddleware)
+        if mw is None:
+            return set()
+        return {r.meta[META_TOKEN] for r in mw.parked_requests() if META_TOKEN in r.meta}
+
+    def _awaiting_store(self) -> bool:
+        """Finished ids whose items the store still holds in memory (they will be durable).
+        Those in a spill file keep the frontier busy all the same (their leases are held)."""
+        return bool(self.completed) and self.durability.settling()
+
     def _reap(self) -> None:
         """Move ids whose every request Scrapy has finished to `completed`."""
         if not self.held:
             return
         busy = self._in_progress()
+        parked = self._parked_tokens()
         for token, held in list(self.held.items()):
             if held.waiting:
                 continue
             held.active = [r for r in held.active if r in busy]
-            if not held.active:
+            if not held.active and token not in parked:
                 del self.held[token]
-                self.completed.append(token)
+                self.completed.append((token, self.durability.handed()))
 
     def _ack_cycle(self) -> bool:
-        """Make finished ids' items durable, then acknowledge them with the stats since the
-        last cycle, in one transaction. False when it must be tried again."""
+        """Acknowledge the finished ids whose items are durable, with the stats and named
+        failures since the last cycle, in one transaction. False when it must be tried again."""
         if not self._flush_outbox():
             return False
-        tokens = self.completed[: ACK_BATCH * 8]
-        if tokens:
-            try:
-                handoff.make_durable(self.crawler)
-            except Exception as e:  # noqa: BLE001 - the store retries; we wait for it
-                self.stats.inc_value("distributed/ack_deferred")
-                if not self._warned_durable:
-                    logger.warning("store not durable yet (%s); acknowledgements wait", e)
-                    self._warned_durable = True
-                return False
-            self._warned_durable = False
+        durable = self.durability.durable()
+        n = 0
+        while n < min(len(self.completed), ACK_BATCH * 8) and self.completed[n][1] <= durable:
+            n += 1
+        tokens = [token for token, _ in self.completed[:n]]
+        self._nudge_store(n)
         r = self.guard.redis
         pipe = r.pipeline(transaction=True)
-        stats_now, errors_now = self._stats_into(pipe)
+        stats_now = self._stats_into(pipe)
+        errors_now = self.errors.into(pipe, self.keys.job_errors(self.job))
         if tokens:
             self.frontier.ack(tokens, client=pipe)
         try:
             result = self.guard.call(pipe.execute)
         except RedisDown:
             return False
-        self._sent_stats, self._sent_errors = stats_now, errors_now
+        self._sent_stats = stats_now
+        self.errors.sent(errors_now)
         self._last_ack = time.monotonic()
         if tokens:
-            del self.completed[: len(tokens)]
+            del self.completed[:n]
             acked, late = (int(x) for x in result[-1])
             self.stats.inc_value("distributed/acked", acked)
             if late:
                 self.stats.inc_value("distributed/late_acks", late)
         return True
 
-    def _stats_into(self, pipe: Any) -> tuple[dict[str, float], int]:
-        """Queue this worker's stat increments and new errors into `pipe`; what was sent."""
+    def _nudge_store(self, acked: int) -> None:
+        """Finished ids waiting on the store longer than an acknowledgement interval: ask it to
+        write now rather than at its batch size or flush interval."""
+        if acked == len(self.completed):
+            self._waiting_since = None
+            return
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+        if now - self._waiting_since >= self.ack_interval:
+            self.stats.inc_value("distributed/ack_deferred")
+            self.durability.write_soon()
+            self._waiting_since = now
+
+    def _stats_into(self, pipe: Any) -> dict[str, float]:
+        """Queue this worker's stat increments since the last cycle into `pipe`; what was
+        sent."""
         current: dict[str, float] = {}
         for k, v in self.crawler.stats.get_stats().items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -392,13 +448,7 @@ class FrontierScheduler(Scheduler):
             delta = v - self._sent_stats.get(k, 0)
             if delta:
                 pipe.hincrbyfloat(key, k, delta)
-        errors = list(getattr(self.spider, "errors", []))
-        new = errors[self._sent_errors :]
-        if new:
-            ekey = self.keys.job_errors(self.job)
-            pipe.rpush(ekey, *(json.dumps(e, ensure_ascii=False) for e in new))
-            pipe.ltrim(ekey, 0, MAX_ERRORS_KEPT - 1)
-        return current, len(errors)
+        return current
 
     # -- the loop --------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -429,7 +479,7 @@ class FrontierScheduler(Scheduler):
             not self.held
             and not self.ready
             and not self.outbox
-            and not self.completed
+            and not self._awaiting_store()
             and now - self._last_look >= 0.5
             and engine.spider_is_idle()
         ):
@@ -453,7 +503,7 @@ class FrontierScheduler(Scheduler):
         return True
 
     def _renew(self) -> None:
-        ids = [*self.held, *self.completed]
+        ids = [*self.held, *(token for token, _ in self.completed)]
         try:
             lost = self.frontier.renew(ids)
         except RedisDown:
@@ -481,7 +531,7 @@ class FrontierScheduler(Scheduler):
         if self.draining:
             return
         self._reap()
-        if self.held or self.ready or self.outbox or self.completed:
+        if self.held or self.ready or self.outbox or self._awaiting_store():
             raise DontCloseSpider
         if not self._frontier_exhausted():
             raise DontCloseSpider

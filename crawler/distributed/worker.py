@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 BUDGET_MIDDLEWARE = "crawler.distributed.budget.BudgetMiddleware"
 NO_START_MIDDLEWARE = "crawler.distributed.worker.NoStartMiddleware"
-ROBOTS_MIDDLEWARE = "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"
-SHARED_ROBOTS_MIDDLEWARE = "crawler.distributed.robots.SharedRobotsTxtMiddleware"
 
 
 class NoStartMiddleware:
@@ -57,8 +55,6 @@ def distributed_settings(settings: Any, job: str, run_id: int, worker: str) -> N
         settings.set(name, value, "cmdline")
     dm = settings.getdict("DOWNLOADER_MIDDLEWARES")
     dm[BUDGET_MIDDLEWARE] = 960  # after the replay rewrite: the last thing before the download
-    dm[ROBOTS_MIDDLEWARE] = None
-    dm[SHARED_ROBOTS_MIDDLEWARE] = 100
     settings.set("DOWNLOADER_MIDDLEWARES", dm, "cmdline")
     sm = settings.getdict("SPIDER_MIDDLEWARES")
     sm[NO_START_MIDDLEWARE] = 0
@@ -129,6 +125,7 @@ class Worker:
 
     def shutdown(self, why: str) -> None:
         """Take no new work, let every crawler finish what it holds, then stop."""
+        from scrapy.utils.defer import deferred_from_coro
         from twisted.internet import defer
 
         if self.stopping:
@@ -140,7 +137,7 @@ class Worker:
             scheduler = getattr(crawler.engine, "scheduler", None) if crawler.engine else None
             if scheduler is not None:
                 scheduler.draining = True
-            stops.append(crawler.stop())
+            stops.append(deferred_from_coro(crawler.stop_async()))
         d = defer.DeferredList(stops)
         d.addBoth(lambda _: self._stop_reactor())
 

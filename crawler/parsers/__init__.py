@@ -7,7 +7,7 @@ enforces it). A spider hands `Page(url, body, encoding, fetched_at)` to `parse_a
 
 from __future__ import annotations
 
-from crawler.parsers.base import NotAnArticle, Page, ParseError
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 from crawler.parsers.registry import (
     parse_article,
     parse_list,

@@ -24,26 +24,24 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.items import ArticleItem
-from crawler.parsers.base import (
-    Page,
-    ParseError,
+from crawler.domain.items import ArticleItem
+from crawler.domain.text import norm
+from crawler.domain.urls import canonical_url
+from crawler.parsers.base import declared_url, make_article
+from crawler.parsers.common import first_date, korean_publisher, real_update, reporter_names
+from crawler.parsers.dom import (
     by_id,
     css,
-    declared_url,
     first,
     first_meta,
     html_lines,
     html_text,
     lines_of,
     meta_map,
-    norm,
-    other_urls,
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import first_date, korean_publisher, real_update, reporter_names
-from crawler.urls import canonical_url
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "chosun"
 PUBLISHER = "조선일보"
@@ -94,13 +92,12 @@ def _item(page: Page, parser: str, metas: dict[str, str], **fields: Any) -> Arti
         raise ParseError(page.url, f"{parser}: no headline or no text")
     url = fields.pop("url", None) or declared_url(page, first_meta(metas, "og:url"))
     site = first_meta(metas, "og:site_name")
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         publisher=korean_publisher(site) or PUBLISHER,
-        urls=other_urls(page, url),
         parser=parser,
-        fetched_at=page.fetched_at,
         **fields,
     )
 

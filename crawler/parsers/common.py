@@ -17,8 +17,14 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.parsers.base import Page, first, first_meta, ld_persons, meta, norm, text_of
+from crawler.domain.dates import parse_datetime
+from crawler.domain.text import norm
+from crawler.parsers.dom import first, first_meta, ld_persons, meta, text_of
+from crawler.parsers.page import Page
+
+# Ad slots a Korean CMS (Hankook Ilbo's) leaves in article HTML it ships as JSON ("$$ARTICLEAD$$").
+AD_SLOT = re.compile(r"\$\$[A-Z0-9_]+\$\$")
+
 
 # --- names and bylines ------------------------------------------------------------------------
 
@@ -218,7 +224,7 @@ def first_date(*values: Any, now: datetime | None = None) -> datetime | None:
     """The first of `values` (meta contents, JSON-LD or script fields) that reads as a date.
 
     Anything but a string (a missing key, a number, an object) is passed over; `now` resolves
-    relative forms, as in crawler.dates.parse_datetime.
+    relative forms, as in crawler.domain.dates.parse_datetime.
     """
     for value in values:
         if isinstance(value, str):

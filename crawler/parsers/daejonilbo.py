@@ -21,25 +21,23 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem
-from crawler.parsers.base import (
-    Page,
-    ParseError,
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem
+from crawler.parsers.base import declared_url, make_article
+from crawler.parsers.common import first_date, real_update, reporter_names, title_of
+from crawler.parsers.dom import (
     by_id,
     css,
-    declared_url,
     first,
     first_meta,
     ld_news,
     ld_persons,
     lines_of,
     meta_map,
-    other_urls,
     paragraphs,
     text_of,
 )
-from crawler.parsers.common import first_date, real_update, reporter_names, title_of
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "daejonilbo"
 PUBLISHER = "대전일보"
@@ -84,13 +82,12 @@ def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
         raise ParseError(page.url, f"{parser}: no headline or no text")
     metas = meta_map(page)
     url = declared_url(page, first_meta(metas, "og:url"))
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         publisher=first_meta(metas, "og:site_name") or PUBLISHER,
-        urls=other_urls(page, url),
         parser=parser,
-        fetched_at=page.fetched_at,
         **fields,
     )
 

@@ -20,21 +20,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
-from crawler.parsers.base import (
-    NotAnArticle,
-    Page,
-    ParseError,
-    by_id,
-    css,
-    first,
-    lines_of,
-    meta,
-    norm,
-    paragraphs,
-    text_of,
-)
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.text import norm
+from crawler.domain.urls import daum_id, with_params
+from crawler.parsers.base import make_article
 from crawler.parsers.common import (
     byline_names,
     dateline_authors,
@@ -43,7 +33,8 @@ from crawler.parsers.common import (
     page_param,
     pager_next,
 )
-from crawler.urls import daum_id, with_params
+from crawler.parsers.dom import by_id, css, first, lines_of, meta, paragraphs, text_of
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 
 PORTAL = "daum"
 PARSER_ARTICLE = "daum.v/1"
@@ -133,7 +124,8 @@ def parse_article(page: Page) -> ArticleItem:
     if not authors and not byline:
         authors = dateline_authors(paras[0])
 
-    return ArticleItem(
+    return make_article(
+        page,
         url=f"https://v.daum.net/v/{_article_id(page)}",
         portal=PORTAL,
         title=title,
@@ -147,7 +139,6 @@ def parse_article(page: Page) -> ArticleItem:
         original_url=_original_url(scope),
         urls=[u for u in (meta(tree, "og:url"),) if u],
         parser=PARSER_ARTICLE,
-        fetched_at=page.fetched_at,
     )
 
 

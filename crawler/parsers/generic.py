@@ -33,26 +33,13 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem
-from crawler.parsers.base import (
-    AD_SLOT,
-    NotAnArticle,
-    Page,
-    ParseError,
-    declared_url,
-    first,
-    first_meta,
-    ld_names,
-    ld_news,
-    ld_persons,
-    meta_map,
-    norm,
-    other_urls,
-    paragraphs,
-    text_of,
-)
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem
+from crawler.domain.text import norm
+from crawler.domain.urls import host_of
+from crawler.parsers.base import declared_url, make_article
 from crawler.parsers.common import (
+    AD_SLOT,
     PUBLISHER_NAMES,
     brand_key,
     dateline_reporter,
@@ -62,7 +49,17 @@ from crawler.parsers.common import (
     reporter_names,
     title_of,
 )
-from crawler.urls import host_of
+from crawler.parsers.dom import (
+    first,
+    first_meta,
+    ld_names,
+    ld_news,
+    ld_persons,
+    meta_map,
+    paragraphs,
+    text_of,
+)
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 
 logger = logging.getLogger(__name__)
 
@@ -656,7 +653,8 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
         ld.get("articleSection") if isinstance(ld.get("articleSection"), str) else None
     )
     logger.debug("generic body by %s: %s", text.how, page.url)
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=portal,
         title=title,
@@ -667,7 +665,5 @@ def parse_article(page: Page, portal: str = "generic") -> ArticleItem:
         section=section,
         published_at=published,
         updated_at=updated,
-        urls=other_urls(page, url),
         parser=PARSER,
-        fetched_at=page.fetched_at,
     )

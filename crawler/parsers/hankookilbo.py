@@ -28,13 +28,12 @@ from typing import Any
 import lxml.html
 from lxml import etree
 
-from crawler.items import ArticleItem
-from crawler.parsers.base import (
-    AD_SLOT,
-    Page,
-    ParseError,
+from crawler.domain.items import ArticleItem
+from crawler.domain.text import norm
+from crawler.parsers.base import declared_url, make_article
+from crawler.parsers.common import AD_SLOT, first_date, real_update, reporter_names, title_of
+from crawler.parsers.dom import (
     css,
-    declared_url,
     first,
     first_meta,
     html_lines,
@@ -42,11 +41,9 @@ from crawler.parsers.base import (
     ld_persons,
     lines_of,
     meta_map,
-    norm,
-    other_urls,
     text_of,
 )
-from crawler.parsers.common import first_date, real_update, reporter_names, title_of
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "hankookilbo"
 PUBLISHER = "한국일보"
@@ -98,12 +95,11 @@ def _item(page: Page, parser: str, **fields: Any) -> ArticleItem:
     url = declared_url(page, first_meta(metas, "og:url"), ld_news(page))
     fields.setdefault("publisher", first_meta(metas, "og:site_name") or PUBLISHER)
     fields["updated_at"] = real_update(fields.get("published_at"), fields.get("updated_at"))
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
-        urls=other_urls(page, url),
         parser=parser,
-        fetched_at=page.fetched_at,
         **fields,
     )
 

@@ -16,23 +16,21 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem
-from crawler.parsers.base import (
-    Page,
-    ParseError,
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem
+from crawler.parsers.base import declared_url, make_article
+from crawler.parsers.dom import (
     css,
-    declared_url,
     first,
     first_meta,
     ld_news,
     ld_persons,
     lines_of,
     meta_map,
-    other_urls,
     paragraphs,
     text_of,
 )
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "mk"
 PARSER = "mk.v1/1"
@@ -86,7 +84,8 @@ def parse_article(page: Page) -> ArticleItem:
     updated = shown.get("수정")
 
     url = declared_url(page, first_meta(metas, "og:url"))
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         title=title,
@@ -97,9 +96,7 @@ def parse_article(page: Page) -> ArticleItem:
         section=text_of(first(_SECTION(head))) or first_meta(metas, "article:section"),
         published_at=published,
         updated_at=updated,
-        urls=other_urls(page, url),
         parser=PARSER,
-        fetched_at=page.fetched_at,
     )
 
 

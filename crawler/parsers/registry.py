@@ -1,4 +1,5 @@
-"""Which parser reads which page: one module per site, picked by host; the generic one otherwise.
+"""Which parser reads which page: one module per site, picked by host from the portals table
+(crawler.domain.portals); the generic one otherwise.
 
 A site module exposes any of `parse_article(page)`, `parse_search(page)`, `parse_list(page)`.
 When a site parser raises ParseError on an article (its layout changed under it), the generic
@@ -11,49 +12,31 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from crawler.items import ArticleItem, ListPage, SearchPage
-from crawler.parsers.base import NotAnArticle, Page, ParseError
-from crawler.urls import host_of
-
-# portal key -> host suffixes; the key is also the module name, the spider name and item.portal
-SITES: dict[str, tuple[str, ...]] = {
-    "naver": ("naver.com",),
-    "daum": ("daum.net",),
-    "seoul": ("seoul.co.kr",),
-    "hankookilbo": ("hankookilbo.com",),
-    "mk": ("mk.co.kr",),
-    "chosun": ("chosun.com",),
-    "daejonilbo": ("daejonilbo.com",),
-    "yna": ("yna.co.kr",),
-}
+from crawler.domain.items import ArticleItem, ListPage, SearchPage
+from crawler.domain.portals import BY_KEY, GENERIC, site_key
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 
 _modules: dict[str, ModuleType] = {}
 
 
 def _module(key: str) -> ModuleType:
     if key not in _modules:
-        _modules[key] = importlib.import_module(f"crawler.parsers.{key}")
+        portal = BY_KEY.get(key)
+        _modules[key] = importlib.import_module(
+            portal.parser if portal else f"crawler.parsers.{key}"
+        )
     return _modules[key]
 
 
-def site_key(url: str) -> str | None:
-    """The portal key of a URL's site, or None for a host without a site parser."""
-    host = host_of(url)
-    for key, suffixes in SITES.items():
-        if any(host == s or host.endswith("." + s) for s in suffixes):
-            return key
-    return None
-
-
 def parser_for(url: str) -> ModuleType:
-    key = site_key(url)
-    return _module(key) if key else _module("generic")
+    """The module that reads this URL's pages: its site's, or the generic one."""
+    return _module(site_key(url) or GENERIC)
 
 
 def parse_article(page: Page) -> ArticleItem:
     """Parse an article page with its site's parser, falling back to the generic one."""
     mod = parser_for(page.url)
-    generic = _module("generic")
+    generic = _module(GENERIC)
     if mod is generic or not hasattr(mod, "parse_article"):
         return generic.parse_article(page)
     try:

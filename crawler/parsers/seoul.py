@@ -23,20 +23,11 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
-from crawler.dates import KST, parse_datetime
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
-from crawler.parsers.base import (
-    Page,
-    ParseError,
-    declared_url,
-    first,
-    ld_article,
-    lines_of,
-    meta,
-    norm,
-    paragraphs,
-    text_of,
-)
+from crawler.domain.dates import KST, parse_datetime
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.text import norm
+from crawler.domain.urls import canonical_url, with_params
+from crawler.parsers.base import declared_url, make_article
 from crawler.parsers.common import (
     byline_names,
     in_side_box,
@@ -45,7 +36,8 @@ from crawler.parsers.common import (
     page_param,
     pager_next,
 )
-from crawler.urls import canonical_url, with_params
+from crawler.parsers.dom import first, ld_article, lines_of, meta, paragraphs, text_of
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "seoul"
 PUBLISHER = "서울신문"
@@ -497,7 +489,8 @@ def parse_article(page: Page) -> ArticleItem:
 
     url = declared_url(page, meta(tree, "og:url"), accept=ARTICLE_URL.match)
 
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         title=title,
@@ -510,7 +503,6 @@ def parse_article(page: Page) -> ArticleItem:
         updated_at=updated,
         urls=[canonical_url(page.url)],
         parser=PARSER_ARTICLE,
-        fetched_at=page.fetched_at,
     )
 
 

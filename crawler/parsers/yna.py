@@ -16,27 +16,19 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from crawler.dates import parse_datetime
-from crawler.items import ArticleItem, ListPage
-from crawler.parsers.base import (
-    Page,
-    ParseError,
-    css,
-    declared_url,
-    first,
-    ld_article,
-    meta,
-    norm,
-    paragraphs,
-    text_of,
-)
+from crawler.domain.dates import parse_datetime
+from crawler.domain.items import ArticleItem, ListPage
+from crawler.domain.text import norm
+from crawler.domain.urls import canonical_url
+from crawler.parsers.base import declared_url, make_article
 from crawler.parsers.common import (
     byline_names,
     dateline_authors,
     ld_person_names,
     metadata_dates,
 )
-from crawler.urls import canonical_url
+from crawler.parsers.dom import css, first, ld_article, meta, paragraphs, text_of
+from crawler.parsers.page import Page, ParseError
 
 PORTAL = "yna"
 PUBLISHER = "연합뉴스"
@@ -159,7 +151,8 @@ def parse_article(page: Page) -> ArticleItem:
     section = text_of(first(_BREADCRUMB(tree))) or norm((ld or {}).get("articleSection")) or None
     url = declared_url(page, meta(tree, "og:url"), accept=lambda u: "/view/" in u)
 
-    return ArticleItem(
+    return make_article(
+        page,
         url=url,
         portal=PORTAL,
         title=title,
@@ -172,5 +165,4 @@ def parse_article(page: Page) -> ArticleItem:
         updated_at=updated,
         urls=[canonical_url(page.url)],
         parser=PARSER_ARTICLE,
-        fetched_at=page.fetched_at,
     )

@@ -2,7 +2,7 @@
 
 A broken page never crashes a crawl and never passes silently: NotAnArticle and ParseError are
 counted in stats (`parse/not_article`, `parse/error`), logged with the URL and named in the run
-record (the crawl's RunContext, crawler.database); download failures likewise (`fetch/error`).
+record (the crawl's RunContext, crawler.extensions.owner); download failures likewise (`fetch/error`).
 Every failure is kept, in the record's compact form; a page that is not an article is named as
 a note, not a failure.
 """
@@ -17,8 +17,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST, parse_date_arg
-from crawler.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.dates import KST, parse_date_arg
+from crawler.domain.items import ArticleItem, ListPage, SearchHit, SearchPage
+from crawler.domain.keys import digest64
+from crawler.domain.urls import canonical_url
 from crawler.parsers import (
     NotAnArticle,
     Page,
@@ -27,9 +29,7 @@ from crawler.parsers import (
     parse_list,
     parse_search,
 )
-from crawler.runs import RunRecord
-from crawler.urls import canonical_url
-from pipelines.hashing import digest64
+from crawler.runrecord import RunRecord
 
 ARTICLE_PRIORITY = 10
 
@@ -67,6 +67,13 @@ class SosikSpider(scrapy.Spider):
     """Base class: arguments common to every spider and the article callback."""
 
     portal = ""
+
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider's own keyword arguments out of `sosik crawl`'s flags (an argparse
+        namespace); ValueError names a flag it needs. The paging and window flags every spider
+        shares are the CLI's."""
+        return {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,7 +115,7 @@ class SosikSpider(scrapy.Spider):
     @property
     def run_record(self) -> RunRecord:
         """Where this crawl names its pages: the run context's record (every URL kept)."""
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         ctx = run_context(self.crawler) if getattr(self, "crawler", None) else None
         return ctx.record if ctx is not None else self._own_record
@@ -163,7 +170,7 @@ class SosikSpider(scrapy.Spider):
         """
         if not self.incremental or not hits:
             return False
-        from crawler.database import run_context
+        from crawler.extensions.owner import run_context
 
         ctx = run_context(self.crawler)
         if ctx is None or ctx.known_hits is None or not ctx.incremental_stop:
@@ -246,6 +253,12 @@ class SearchSpider(SosikSpider):
 
     page_size = 10
     max_page = 0  # the portal pages no further than this; 0: no known limit
+
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.query:
+            raise ValueError(f"{cls.name} needs --query")
+        return {"query": args.query, "sort": args.sort}
 
     def __init__(self, query: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

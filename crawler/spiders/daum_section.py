@@ -32,9 +32,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import KST, parse_date_arg
+from crawler.domain.dates import KST, parse_date_arg
+from crawler.domain.urls import with_params
 from crawler.spiders.lists import ListSpider
-from crawler.urls import with_params
 
 ENTERTAIN_URL = "https://entertain.daum.net/news"
 ENTERTAIN_TABS = {"연예": "", "스타": "star", "드라마": "drama", "예능": "variety", "뮤직": "music",
@@ -109,6 +109,21 @@ def keep_day(next_url: str, start_url: str) -> str:
 class DaumSectionSpider(ListSpider):
     name = "daum_section"
     portal = "daum"
+
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.section:
+            raise ValueError(
+                "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
+            )
+        try:
+            section_url(args.section, None, date.today())
+        except ValueError as e:  # an unknown section: a usage error, in one line
+            raise ValueError(f"--section: {e}") from None
+        out: dict[str, Any] = {"section": args.section}
+        if args.date:
+            out["date"] = args.date.isoformat()
+        return out
 
     def __init__(self, section: str | None = None, *args: Any, **kwargs: Any) -> None:
         if not section:

@@ -25,6 +25,12 @@ class ListSpider(SosikSpider):
     name = "list"
     portal = "list"
 
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.url:
+            raise ValueError("list needs --url (a section list page; repeat for several)")
+        return {"url": ",".join(args.url)}
+
     def __init__(self, url: str | None = None, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("pages", 0)
         super().__init__(*args, **kwargs)

@@ -33,8 +33,8 @@ import scrapy
 from scrapy.http import Response
 from scrapy.utils.asyncio import sleep
 
-from crawler.dates import KST
-from crawler.items import SearchHit, SearchPage
+from crawler.domain.dates import KST
+from crawler.domain.items import SearchHit, SearchPage
 from crawler.parsers.naver import is_empty_answer, page_number
 from crawler.spiders.base import SearchSpider
 
@@ -186,7 +186,9 @@ class NaverSpider(SearchSpider):
         for note in result.drift if result is not None else ():
             # The markup and the renderer's data read differently: a layout change under way.
             self.count("naver/crosscheck_mismatch")
-            self.count("drift/search_crosscheck")  # the run's drift alarm (crawler.runs.assess)
+            self.count(
+                "drift/search_crosscheck"
+            )  # the run's drift alarm (crawler.runrecord.assess)
             self.logger.warning("naver search: two readings disagree at %s: %s", response.url, note)
         return result
 

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 import scrapy
 from scrapy.http import Response
 
-from crawler.dates import parse_date_arg
+from crawler.domain.dates import parse_date_arg
 from crawler.spiders.base import SosikSpider
 from crawler.spiders.naver import xhr_headers
 
@@ -84,6 +84,19 @@ def day_url(sid1: int, day: date, sid2: str | None = None) -> str:
 class NaverSectionSpider(SosikSpider):
     name = "naver_section"
     portal = "naver"
+
+    @classmethod
+    def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        if not args.section:
+            raise ValueError("naver_section needs --section (100..105 or 정치, 경제, …)")
+        out: dict[str, Any] = {"section": args.section}
+        if args.sub:
+            out["sub"] = args.sub
+        if args.date:
+            out["date"] = args.date.isoformat()
+        if args.layout:
+            out["layout"] = args.layout
+        return out
 
     def __init__(
         self,

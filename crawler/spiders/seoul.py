@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from crawler.items import SearchHit, SearchPage
+from crawler.domain.items import SearchHit, SearchPage
 from crawler.spiders.base import SearchSpider
 
 SEARCH_URL = "https://search.seoul.co.kr/index.php"

@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30
 
-`article_search.terms` is a `tsvector` written by sosik itself (crawler.terms: kiwipiepy's
+`article_search.terms` is a `tsvector` written by sosik itself (crawler.domain.terms: kiwipiepy's
 nouns, foreign words and numbers plus Hangul bigrams, at their character offsets, title terms
 weighted A/B, body terms C/D), so it needs no text-search parser for Korean and no contrib
 extension: it works on the embedded server and on a stock one. Queries are `tsquery` values

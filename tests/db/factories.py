@@ -6,8 +6,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from crawler.items import ArticleItem, SearchHit
-from pipelines.dedupe import with_keys
+from crawler.domain.items import ArticleItem, SearchHit
+from crawler.domain.keys import with_keys
 
 KST = timezone(timedelta(hours=9))
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=KST)

@@ -37,12 +37,14 @@ def test_feed_view_has_the_urls_of_an_article(conn: Conn) -> None:
     assert (row.version, row.cluster_id, row.authors) == (1, a.article_id, ["홍길동"])
 
 
-def test_reader_sees_the_feed_and_nothing_else(conn: Conn, reader: Conn) -> None:
+def test_reader_sees_the_feed_the_search_index_and_its_views_and_nothing_else(
+    conn: Conn, reader: Conn
+) -> None:
     store_article(conn, article(1))
     assert [r.title for r in iter_new(reader)] == ["기사 제목 1번"]
     for table in BASE_TABLES:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            reader.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608
+            reader.execute(f"SELECT 1 FROM {table} LIMIT 1")
     for statement in (
         "INSERT INTO articles_feed (id, canonical_url) VALUES (99, 'x')",
         "UPDATE articles_feed SET title = 'x'",
@@ -51,9 +53,17 @@ def test_reader_sees_the_feed_and_nothing_else(conn: Conn, reader: Conn) -> None
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             reader.execute(statement)
     visible = reader.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
     ).fetchall()
-    assert visible == [("articles_feed",)]
+    # the feed, the search index and the read-only views of `sosik serve` (migration 0007)
+    assert [v for (v,) in visible] == [
+        "article_search",
+        "articles_feed",
+        "reader_article_urls",
+        "reader_article_versions",
+        "reader_runs",
+        "reader_search_hits",
+    ]
     assert conn.execute("SELECT count(*) FROM articles").fetchone() == (1,)
 
 

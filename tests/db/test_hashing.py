@@ -1,10 +1,10 @@
-"""Keys and hashes of pipelines/hashing.py (pure; here because the database relies on them)."""
+"""Keys and hashes of crawler/domain/keys.py (pure; here because the database relies on them)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.hashing import content_hash, hamming, headline_key, simhash64
+from crawler.domain.keys import content_hash, hamming, headline_key, simhash64
 from tests.db.factories import BODY, OTHER_BODY, random_text
 
 
@@ -54,7 +54,7 @@ def test_simhash_is_a_stable_signed_64_bit_int() -> None:
         lambda t: t + " 홍길동 기자",  # byline
     ],
 )
-def test_lightly_edited_copies_are_within_3_bits(edit) -> None:  # noqa: ANN001
+def test_lightly_edited_copies_are_within_3_bits(edit) -> None:
     assert hamming(simhash64(BODY), simhash64(edit(BODY))) <= 3
 
 

@@ -33,7 +33,7 @@ def empty_url(pg_server_url: str, db_template: str | None) -> Iterator[str]:
 def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
     assert migrate.current_revision(empty_url) is None
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(empty_url) == migrate.head_revision() == "0007"
     assert migrate.is_up_to_date(empty_url)
     with connect(empty_url) as c:
         names = [r[0] for r in c.execute(OBJECTS)]
@@ -49,6 +49,10 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
             "crawl_runs_id_seq",
             "pages",
             "pages_id_seq",
+            "reader_article_urls",
+            "reader_article_versions",
+            "reader_runs",
+            "reader_search_hits",
             "search_hits",
             "search_hits_id_seq",
             "sosik_database",
@@ -75,7 +79,7 @@ def test_upgrade_downgrade_upgrade(empty_url: str) -> None:
         assert c.execute(ROLE).fetchone() == (1,)
 
     migrate.upgrade(empty_url)
-    assert migrate.current_revision(empty_url) == "0006"
+    assert migrate.current_revision(empty_url) == "0007"
     writer.close()
 
 
@@ -128,7 +132,7 @@ def _upgrade_quietly(url: str) -> None:
 
     try:
         migrate.upgrade(url)
-    except BaseException:  # noqa: BLE001 - the child reports and exits non-zero
+    except BaseException:
         traceback.print_exc(file=sys.stderr)
         os._exit(1)
     os._exit(0)

@@ -11,14 +11,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler.evaluation import corpus_pages
-from crawler.extract import extract_article
+from crawler.domain.keys import hamming, with_keys
 from crawler.settings import STORE_CLUSTER_DISTANCE
 from db.articles import store_articles
-from pipelines.clean import clean_article
-from pipelines.dedupe import with_keys
-from pipelines.hashing import hamming
+from pipelines.prepare import clean_article
 from tests.conftest import load_page, require_corpus
+from tests.corpus import corpus_pages, extract_article
 
 Conn = psycopg.Connection[Any]
 ARTICLES = corpus_pages("article")

@@ -81,7 +81,7 @@ def in_thread(fn: Any) -> tuple[threading.Thread, list[Any]]:
     def run() -> None:
         try:
             out.append(fn())
-        except BaseException as e:  # noqa: BLE001 - handed to the test
+        except BaseException as e:
             out.append(e)
 
     t = threading.Thread(target=run, daemon=True)

@@ -10,8 +10,8 @@ import pytest
 
 from db import connection
 from db.connection import DatabaseUnavailable, connect, database_url, describe
+from db.crawl_runs import finish_run, get_run, recent_runs, start_run
 from db.pages import archive_page, iter_pages
-from db.runs import finish_run, get_run, recent_runs, start_run
 from tests.dbfixtures import ENV_TEST_URL, pgdata_for_tests
 
 Conn = psycopg.Connection[Any]

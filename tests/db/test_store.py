@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from crawler.domain.keys import with_keys
 from db import batch as articles
 from db.articles import (
     article_urls,
@@ -20,8 +21,7 @@ from db.articles import (
     store_articles,
     store_search_hits,
 )
-from db.runs import start_run
-from pipelines.dedupe import with_keys
+from db.crawl_runs import start_run
 from tests.db.factories import (
     BODY,
     KST,
@@ -39,7 +39,7 @@ Conn = psycopg.Connection[Any]
 
 
 def count(conn: Conn, table: str) -> int:
-    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+    return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def counts(conn: Conn) -> dict[str, int]:
@@ -322,7 +322,7 @@ def test_batch_equals_one_by_one_on_a_mixed_workload(
     sent_one_by_one: list[int] = []
     real = articles._one_by_one
 
-    def spy(conn, query, items, params, which, results):  # noqa: ANN001, ANN202
+    def spy(conn, query, items, params, which, results):
         sent_one_by_one.extend(which)
         return real(conn, query, items, params, which, results)
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import psycopg
 import redis
 
-from crawler.replay import ReplayServer
+from crawler.middlewares.replay import ReplayServer
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO / "bench") not in sys.path:
@@ -56,19 +56,6 @@ def legacy_layout() -> list[str]:
     except SystemExit:
         return []
     return ["--layout", "legacy"]
-
-
-class TimedServer(ReplayServer):
-    """The replay server, keeping when each request arrived (its own clock, monotonic)."""
-
-    def __init__(self, store: Any) -> None:
-        super().__init__(store)
-        self.times: list[tuple[float, str]] = []
-
-    def answer(self, original: str) -> tuple[int, dict[str, str], bytes]:
-        with self._lock:
-            self.times.append((time.monotonic(), original))
-        return super().answer(original)
 
 
 class SlowSite:
@@ -109,11 +96,17 @@ class Run:
     times: list[tuple[float, str]] = field(default_factory=list)
     seconds: float = 0.0
     killed: int = 0  # leases the killed worker held when it was killed
+    victim: int = 0  # which worker the fault hit (index into worker_codes, worker_stats)
     notes: str = ""
 
     @property
     def article_urls(self) -> list[str]:
         return [u for u in self.requests if "main.naver" not in u and "robots.txt" not in u]
+
+    @property
+    def survivors(self) -> list[int]:
+        """The exit codes of the workers the fault did not hit."""
+        return [c for i, c in enumerate(self.worker_codes) if i != self.victim]
 
     @property
     def fetched_twice(self) -> int:
@@ -140,6 +133,7 @@ class Cluster:
             "DATABASE_URL": self.db_url,
             "REDIS_URL": self.redis_url,
             "SOSIK_PROGRESS": "0",
+            "SOSIK_HOME": str(self.logs / "home"),  # spill files: the test's own
         }
 
     def sets(self, settings: dict[str, str]) -> list[str]:
@@ -167,7 +161,7 @@ class Cluster:
             sys.executable, "-m", "crawler.cli", "worker", "--name", name,
             "--idle-timeout", str(idle), "--log-level", "INFO", *self.sets(settings),
         ]  # fmt: skip
-        err = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed in kill_all()
+        err = open(self.logs / f"{name}.log", "wb")
         self.files.append(err)
         self.workers[name] = subprocess.Popen(
             cmd, cwd=REPO, env=self.env(), stdout=subprocess.DEVNULL, stderr=err
@@ -185,6 +179,16 @@ class Cluster:
         except redis.RedisError:
             return 0
         return sum(1 for o in owners if o.decode().startswith(f"{name}\t"))
+
+    def holding(self, names: list[str], leases: int, deadline: float) -> str:
+        """The first of `names` seen holding at least `leases` requests (the first name when
+        none does by `deadline`)."""
+        while time.monotonic() < deadline:
+            for name in names:
+                if self.leases_of(name) >= leases:
+                    return name
+            time.sleep(0.01)
+        return names[0]
 
     def job_state(self) -> str | None:
         try:
@@ -255,6 +259,16 @@ def stored(db_url: str) -> tuple[int, int]:
     return n, (n - urls) + (n - texts)
 
 
+def connections(db_url: str) -> int:
+    """Sessions of other processes on the database (a crawl's pool keeps one open)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(row[0])
+
+
 def run_record(db_url: str) -> dict[str, Any]:
     with psycopg.connect(db_url, autocommit=True) as conn:
         row = conn.execute(
@@ -285,25 +299,29 @@ def distributed_crawl(
     latency: float = 0.0,
     fault: str | None = None,
     redis_server: Any = None,
+    database: Any = None,
     settings: dict[str, str] | None = None,
     robots: dict[str, str] | None = None,
     inject: tuple[str, int, dict[str, str]] | None = None,
     timeout: float = 180.0,
 ) -> Run:
     """Crawl the synthetic site with `workers` workers; `fault`: None, "kill" (SIGKILL a
-    worker holding requests), "term" (SIGTERM it: a graceful stop) or "redis-restart" (stop
-    our Redis mid-crawl, start it again)."""
+    worker holding requests), "term" (SIGTERM it: a graceful stop), "redis-restart" (stop
+    our Redis mid-crawl, start it again) or "db-down-kill" (stop the PostgreSQL server
+    `database` (tests.faults.database.OwnServer, whose database `db_url` is) mid-crawl, SIGKILL
+    a worker while its store cannot write, start the server again)."""
     settings = settings or {}
     site = _replay.SyntheticSite(articles)
     problems = site.check()
     if problems:
         raise RuntimeError(f"synthetic site: {problems}")
     cluster = Cluster(db_url, redis_url, prefix, logs)
-    server = TimedServer(SlowSite(site, latency, robots)).start()
+    server = ReplayServer(SlowSite(site, latency, robots)).start()
     if inject:
         server.inject(*inject)
     notes = ""
     killed = 0
+    victim_at = 0
     t0 = time.monotonic()
     try:
         cluster.enqueue(site, server.url, settings)
@@ -311,13 +329,13 @@ def distributed_crawl(
         for name in names:
             cluster.start_worker(name, settings)
         if fault in ("kill", "term"):
-            victim = names[0]
             end = time.monotonic() + 60
-            # mid-crawl: a third of the pages served, and the victim holding requests
+            # mid-crawl: a third of the pages served, and the victim holding requests (the
+            # first worker seen holding 3: on a loaded machine any of them may start last)
             while len(server.requested()) < articles / 3 and time.monotonic() < end:
                 time.sleep(0.01)
-            while cluster.leases_of(victim) < 3 and time.monotonic() < end:
-                time.sleep(0.01)
+            victim = cluster.holding(names, 3, end)
+            victim_at = names.index(victim)
             killed = cluster.leases_of(victim)
             sig = signal.SIGKILL if fault == "kill" else signal.SIGTERM
             cluster.workers[victim].send_signal(sig)
@@ -333,6 +351,34 @@ def distributed_crawl(
             at = len(server.requested())
             redis_server.restart(down=2.0)
             notes = f"Redis stopped for 2.0 s after {at} of {articles + 4} requests"
+        elif fault == "db-down-kill":
+            assert database is not None, "a database outage needs the test's own server"
+            end = time.monotonic() + 60
+            # every worker's crawler has its run open (its pool is connected) and the stores
+            # have committed a quarter of the articles
+            while (
+                stored(db_url)[0] < articles / 4 or connections(db_url) < workers
+            ) and time.monotonic() < end:
+                time.sleep(0.05)
+            database.stop()
+            down = time.monotonic()
+            at = len(server.requested())
+            # the workers go on fetching and parsing, their stores keep the items and retry,
+            # and nothing is acknowledged: the victim holds the requests it finished meanwhile
+            # (a worker has at most 4 in progress with 2 requests at once: holding 6, it holds
+            # finished requests that wait for the store)
+            victim = cluster.holding(names, 6, end)
+            victim_at = names.index(victim)
+            killed = cluster.leases_of(victim)
+            cluster.workers[victim].send_signal(signal.SIGKILL)
+            fetched = len(server.requested()) - at
+            time.sleep(max(0.0, 3.0 - (time.monotonic() - down)))  # the outage: 3 s at least
+            database.start()
+            notes = (
+                f"database stopped for {time.monotonic() - down:.1f} s after {at} of "
+                f"{articles + 4} requests; {victim} SIGKILLed holding {killed} leases after "
+                f"{fetched} pages were fetched with the database down"
+            )
         done = cluster.wait_done(timeout)
         codes = cluster.wait_workers(30)
         if not done:
@@ -351,9 +397,10 @@ def distributed_crawl(
         counts,
         codes,
         cluster.worker_stats(),
-        list(server.times),
+        [(hit.at, hit.url) for hit in server.hits()],
         time.monotonic() - t0,
         killed,
+        victim_at,
         notes,
     )
 

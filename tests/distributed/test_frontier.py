@@ -14,13 +14,13 @@ import scrapy
 from scrapy.utils.request import request_from_dict
 from scrapy.utils.test import get_crawler
 
-from crawler.dates import KST
 from crawler.distributed import codec, scripts
 from crawler.distributed.budget import SiteBudget
 from crawler.distributed.config import Keys
 from crawler.distributed.frontier import Entry, Frontier
 from crawler.distributed.jobs import JobBoard
 from crawler.distributed.redisconn import Guard, RedisDown, client
+from crawler.domain.dates import KST
 from crawler.spiders.naver import NaverSpider
 from crawler.spiders.naver_section import NaverSectionSpider
 

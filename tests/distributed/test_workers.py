@@ -13,12 +13,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from crawler.middlewares.replay import ReplayServer
+from crawler.runrecord import iter_errors
 from tests.conftest import require_corpus
 from tests.distributed.redisfix import RedisServer, new_prefix
 from tests.distributed.scenarios import (
     REPO,
     Cluster,
-    TimedServer,
     _replay,
     describe,
     distributed_crawl,
@@ -74,7 +75,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_stores_nothing_twice(
     )  # fmt: skip
     why = describe(run)
     assert run.killed >= 3, why  # the victim held requests when it died
-    assert run.worker_codes[0] == -9 and run.worker_codes[1:] == [0, 0], why
+    assert run.worker_codes[run.victim] == -9 and run.survivors == [0, 0], why
     # its leases ran out and its requests went back to the queue, and were done by the others
     assert run.counts["reclaimed"] >= 1, why
     assert len(run.article_urls) == ARTICLES, why  # every article page was fetched
@@ -124,6 +125,37 @@ def test_workers_survive_a_redis_restart_mid_crawl(
     # each worker noticed the outage, counted it, and lost nothing it had fetched
     assert rec["stats"].get("distributed/redis_outages", 0) >= 2, why
     assert rec["stats"]["store/inserted"] == ARTICLES, why
+
+
+def test_a_worker_killed_while_the_database_is_down_loses_nothing(
+    redis_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """The store cannot write, so nothing the workers fetch meanwhile is durable and nothing
+    is acknowledged: the killed worker's finished requests, whose items died with it, go back
+    to the queue with its leases and are stored by the others once the database is back."""
+    require_corpus()
+    from tests.faults.database import EmbeddedServer, temp_root
+
+    url, prefix = redis_url
+    with temp_root() as root:
+        database = EmbeddedServer(root / "pg")
+        try:
+            run = distributed_crawl(
+                database.database("dist"), url, prefix, tmp_path / "logs", articles=ARTICLES,
+                workers=3, latency=0.3, fault="db-down-kill", database=database,
+                settings={"CONCURRENT_REQUESTS": "2"},
+            )  # fmt: skip
+        finally:
+            database.close()
+    why = describe(run)
+    # 2 requests at once, so at most 4 in progress: the others had finished, unacknowledged
+    assert run.killed >= 6, why
+    assert run.worker_codes[run.victim] == -9 and run.survivors == [0, 0], why
+    assert run.counts["reclaimed"] >= run.killed, why
+    assert run.stored == ARTICLES and run.stored_twice == 0, why
+    rec = run.run
+    assert rec["runs"] == 1 and rec["status"] == "ok", why
+    assert run.counts["pending"] == 0 and run.counts.get("failed", 0) == 0, why
 
 
 def per_site(times: list[tuple[float, str]]) -> dict[str, list[float]]:
@@ -176,8 +208,12 @@ def test_two_workers_share_one_budget_per_site_and_obey_robots(
     robots = Counter(u for u in run.requests.elements() if u.endswith("/robots.txt"))
     assert robots and max(robots.values()) <= 2, robots
     assert not [u for u in run.article_urls if urlsplit(u).hostname == blocked], why
-    refused = [e for e in run.run["errors"] if urlsplit(e["url"]).hostname == blocked]
-    assert refused and all("robots" in e["reason"].lower() for e in refused), why
+    refused = [
+        (url, reason)
+        for _, url, reason in iter_errors(run.run["errors"])
+        if urlsplit(url).hostname == blocked
+    ]
+    assert refused and all("robots" in reason.lower() for _, reason in refused), why
     assert run.stored == 80 - len(refused) and run.stored_twice == 0, why
     assert run.run["status"] == "errors", why  # refusals are failures, named with their URL
 
@@ -192,7 +228,7 @@ def test_crawl_distributed_is_enqueue_and_a_worker_and_queue_shows_the_job(
     site = _replay.SyntheticSite(20)
     cluster = Cluster(fresh_db, url, prefix, tmp_path / "logs")
     first, last = site.day_range()
-    with TimedServer(site) as server:
+    with ReplayServer(site) as server:
         p = subprocess.run(
             [
                 sys.executable, "-m", "crawler.cli", "crawl", "naver_section",

@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import lxml.html
 
+from crawler.domain.urls import naver_ids
 from crawler.parsers import Page, parse_search
-from crawler.urls import naver_ids
 from tests.conftest import FIXTURES
 from tests.e2e.replaykit import corpus_file
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from crawler.evaluation import corpus_dir
+from tests.corpus import corpus_dir
 
 REPO = Path(__file__).resolve().parents[2]
 TABLES = ("articles", "article_urls", "search_hits", "crawl_runs")

@@ -14,9 +14,9 @@ import json
 import psycopg
 import pytest
 
-from crawler.evaluation import corpus_pages
-from crawler.replay import ReplayServer, ReplayStore
+from crawler.middlewares.replay import ReplayServer, ReplayStore
 from tests.conftest import FIXTURES
+from tests.corpus import corpus_pages
 from tests.e2e.replaykit import ReplayFolder, corpus_file, counts, crawl, last_run_stats
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from datetime import date, timedelta
 import psycopg
 import pytest
 
-from crawler.replay import ReplayServer, load_replay
-from crawler.runs import iter_errors
+from crawler.middlewares.replay import ReplayServer, load_replay
+from crawler.runrecord import iter_errors
 from crawler.spiders.naver import search_url, with_window
 from tests.e2e import naverkit as k
 from tests.e2e.replaykit import ReplayFolder, counts, crawl, last_run_stats

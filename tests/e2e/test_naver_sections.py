@@ -14,7 +14,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from crawler.replay import ReplayServer, load_replay
+from crawler.middlewares.replay import ReplayServer, load_replay
 from crawler.spiders.naver_section import day_url
 from tests.e2e import naverkit as k
 from tests.e2e.replaykit import ReplayFolder, counts, crawl, last_run_stats

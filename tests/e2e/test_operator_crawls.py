@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import psycopg
 import pytest
 
-from crawler.runs import iter_errors
+from crawler.runrecord import iter_errors
 from tests.e2e.replaykit import REPO, crawl
 from tests.ops import opskit as kit
 
@@ -99,7 +99,7 @@ class Recorder:
         agents = self.agents = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 agents.append(self.headers.get("User-Agent", ""))
                 self.send_response(404)
                 self.send_header("Content-Length", "0")

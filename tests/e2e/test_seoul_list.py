@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from crawler.replay import ReplayServer, ReplayStore
+from crawler.middlewares.replay import ReplayServer, ReplayStore
 from tests.conftest import FIXTURES
 from tests.e2e.replaykit import ReplayFolder, counts, crawl, last_run_stats
 

@@ -35,8 +35,9 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from crawler.runs import is_failure, iter_errors
-from crawler.urls import canonical_url
+from crawler.domain.outcomes import is_failure
+from crawler.domain.urls import canonical_url
+from crawler.runrecord import iter_errors
 from db.rows import CrawlRun
 from tests.faults.table import FaultRow
 
@@ -219,7 +220,7 @@ def replay_site(articles: int, stories: int | None = None) -> Iterator[Replay]:
     """A synthetic site of `articles` distinct articles (`stories` texts behind them: fewer
     is faster to build; URLs of one story still differ in title, first paragraph and id)."""
     from bench._replay import SyntheticSite
-    from crawler.replay import ReplayServer
+    from crawler.middlewares.replay import ReplayServer
 
     site = SyntheticSite(articles, stories=stories)
     with ReplayServer(site) as server:  # type: ignore[arg-type] - same match() API
@@ -295,7 +296,7 @@ def census(db_url: str, expected_urls: set[str]) -> tuple[int, int]:
 
 
 def run_records(db_url: str) -> list[CrawlRun]:
-    from db.runs import recent_runs
+    from db.crawl_runs import recent_runs
 
     with psycopg.connect(db_url, autocommit=True) as c:
         return list(reversed(recent_runs(c, 1000)))

@@ -1,5 +1,5 @@
 """Distributed fault scenarios as fault-table rows: a worker SIGKILLed mid-crawl, Redis
-restarted mid-crawl. Each runs `sosik enqueue` and worker processes against a replayed
+restarted mid-crawl, PostgreSQL stopped mid-crawl while a worker is SIGKILLed. Each runs `sosik enqueue` and worker processes against a replayed
 synthetic site (tests/distributed/scenarios.py) with a Redis of its own and a fresh database,
 and is counted on PostgreSQL and the job's run record afterwards.
 
@@ -18,13 +18,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler.domain.outcomes import is_failure
+from crawler.runrecord import iter_errors
 from tests.distributed.redisfix import RedisServer, has_redis_server, new_prefix
 from tests.distributed.scenarios import Run, distributed_crawl
 from tests.faults.table import FaultRow, print_table
 
 
 def _row(fault: str, run: Run, affected: int, retried: int) -> FaultRow:
-    failures = len(run.run.get("errors", []))
+    named = [(kind, url) for kind, url, _ in iter_errors(run.run.get("errors")) if is_failure(kind)]
     return FaultRow(
         fault=fault,
         pages_affected=affected,
@@ -32,8 +34,8 @@ def _row(fault: str, run: Run, affected: int, retried: int) -> FaultRow:
         expected=run.articles_expected,
         stored=run.stored,
         stored_twice=run.stored_twice,
-        failures=failures,
-        named=sum(1 for e in run.run.get("errors", []) if e.get("url")),
+        failures=len(named),
+        named=sum(1 for _, url in named if url),
         notes=f"{run.notes}; {run.fetched_twice} pages fetched twice; {run.seconds:.1f}s",
         statuses=[run.run.get("status", "?")],
     )
@@ -65,6 +67,33 @@ def redis_restart(
     return _row("Redis restarted mid-crawl (down 2 s)", run, outages, outages)
 
 
+def database_down_kill(
+    db_url: str, redis: RedisServer, logs: Path, articles: int = 60, workers: int = 3
+) -> FaultRow:
+    """PostgreSQL stopped for 3 s at 30% of the crawl, and one worker SIGKILLed meanwhile:
+    its finished requests were never acknowledged (their items were not durable), so the
+    others redo them."""
+    from tests.faults.database import EmbeddedServer, temp_root
+
+    with temp_root() as root:
+        database = EmbeddedServer(root / "pg")
+        try:
+            run = distributed_crawl(
+                database.database("dist"), redis.url, new_prefix(), logs, articles=articles,
+                workers=workers, latency=0.3, fault="db-down-kill", database=database,
+                settings={"CONCURRENT_REQUESTS": "2"},
+            )  # fmt: skip
+        finally:
+            database.close()
+    retries = int(run.run.get("stats", {}).get("store/write_retries", 0))
+    return _row(
+        f"database down 3 s, a worker SIGKILLed meanwhile (1 of {workers})",
+        run,
+        run.killed,
+        run.counts.get("reclaimed", 0) + retries,
+    )
+
+
 @contextmanager
 def _world(tmp: Path) -> Iterator[tuple[str, RedisServer]]:
     """A fresh migrated database on the test server and a Redis of our own."""
@@ -85,7 +114,7 @@ def _world(tmp: Path) -> Iterator[tuple[str, RedisServer]]:
         drop_database(server, name)
 
 
-SCENARIOS: tuple[Callable[..., FaultRow], ...] = (worker_sigkill, redis_restart)
+SCENARIOS: tuple[Callable[..., FaultRow], ...] = (worker_sigkill, redis_restart, database_down_kill)
 
 
 def rows(articles: int = 60) -> list[FaultRow]:

@@ -53,7 +53,7 @@ def write_items(path: Path, items: list[Any]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     from scrapy.crawler import CrawlerProcess
 
-    from crawler.cli import crawl_settings
+    from crawler.commands.crawl import crawl_settings
     from crawler.report import merge_runs, print_summary
     from db.migrate import upgrade
 

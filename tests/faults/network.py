@@ -3,7 +3,7 @@
 Every scenario is a replayed crawl of a synthetic site (bench/_replay.py: real corpus article
 pages under distinct URLs, linked from Naver section list pages) through the real CLI, Scrapy
 engine, pipelines and PostgreSQL, with the replay server misbehaving on a seeded share of the
-article URLs (crawler/replay.py FaultPlan). Afterwards the database and the run record are
+article URLs (crawler/middlewares/replay.py FaultPlan). Afterwards the database and the run record are
 counted into a FaultRow (tests/faults/table.py):
 
 - affected: article URLs the server gave at least one faulty answer; retried: those asked
@@ -34,11 +34,11 @@ from typing import Any
 import psycopg
 
 from bench._replay import FETCHED, SID1, SID2, SyntheticSite
-from crawler.extract import extract_article
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url
+from crawler.middlewares.replay import FaultPlan, FaultRule, ReplayServer, _strip_loop
 from crawler.parsers import Page
-from crawler.replay import FaultPlan, FaultRule, ReplayServer, _strip_loop
-from crawler.urls import canonical_url
-from pipelines.dedupe import with_keys
+from tests.corpus import extract_article
 from tests.e2e.replaykit import crawl
 from tests.faults.table import FaultRow, print_table
 
@@ -140,11 +140,11 @@ class Site:
 def run_failures(conn: psycopg.Connection[Any]) -> tuple[list[str], dict[str, str]]:
     """The runs' statuses and every failure they name, URL -> reason (the run record).
 
-    The one place that reads the run record: `crawl_runs.errors` through db.runs.get_run,
-    every page it names (crawler.runs.iter_errors), whatever its kind.
+    The one place that reads the run record: `crawl_runs.errors` through db.crawl_runs.get_run,
+    every page it names (crawler.runrecord.iter_errors), whatever its kind.
     """
-    from crawler.runs import iter_errors
-    from db.runs import get_run
+    from crawler.runrecord import iter_errors
+    from db.crawl_runs import get_run
 
     statuses, failed = [], {}
     for (run_id,) in conn.execute("SELECT id FROM crawl_runs ORDER BY id").fetchall():

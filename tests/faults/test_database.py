@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.runs import is_failure, iter_errors
-from crawler.urls import canonical_url
+from crawler.domain.outcomes import is_failure
+from crawler.domain.urls import canonical_url
+from crawler.runrecord import iter_errors
 from tests.conftest import require_corpus
 from tests.faults import database as faults
 from tests.faults.table import print_table
@@ -63,7 +64,7 @@ def home(root: Path, name: str) -> Path:
     return root / "homes" / name
 
 
-def show(row) -> None:  # noqa: ANN001
+def show(row) -> None:
     print_table([row], sys.stdout)
 
 

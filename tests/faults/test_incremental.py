@@ -3,17 +3,17 @@ same crawl ended with losses: it pages on and fetches what that run missed."""
 
 from __future__ import annotations
 
-from db.runs import finish_run, recent_runs, start_run
+from db.crawl_runs import finish_run, recent_runs, start_run
 from tests.ops import opskit as kit
 from tests.ops.opskit import QUERY, page_url
 
 
-def requested_pages(server) -> list[str]:  # noqa: ANN001
+def requested_pages(server) -> list[str]:
     """The result blocks asked for: the search page and its loader's `start=` blocks."""
     return server.requested("start=")
 
 
-def test_an_incremental_run_after_a_lossy_one_pages_on(conn, db_url) -> None:  # noqa: ANN001
+def test_an_incremental_run_after_a_lossy_one_pages_on(conn, db_url) -> None:
     old1, old2, new = kit.search_page(), kit.search_page("v2"), kit.search_page("v3")
     pages = {page_url(1): new, page_url(2): kit.block(old1, 2), page_url(3): kit.block(old2, 3)}
     args = ("--pages", "3", "--no-articles")

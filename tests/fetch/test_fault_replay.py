@@ -7,9 +7,7 @@ import socket
 
 import pytest
 
-from crawler.middlewares import cut_reason
-from crawler.parsers.base import decode_html
-from crawler.replay import (
+from crawler.middlewares.replay import (
     FAULT_KINDS,
     FaultPlan,
     FaultRule,
@@ -18,6 +16,8 @@ from crawler.replay import (
     as_euc_kr,
     wrap,
 )
+from crawler.middlewares.retry import cut_reason
+from crawler.parsers.page import decode_html
 
 PAGE = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>제목</title></head><body>'

@@ -10,7 +10,7 @@ from __future__ import annotations
 from scrapy import Request
 from scrapy.downloadermiddlewares.httpproxy import HttpProxyMiddleware
 
-from crawler.replay import PREFIX, ReplayMiddleware
+from crawler.middlewares.replay import PREFIX, ReplayMiddleware
 
 BASE = "http://127.0.0.1:8123"
 PROXY = "http://user:secret@127.0.0.1:9"

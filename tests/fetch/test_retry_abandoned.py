@@ -10,8 +10,8 @@ import psycopg
 import pytest
 
 from bench._replay import SID1, SID2, SyntheticSite
-from crawler.replay import ReplayServer
-from crawler.runs import iter_errors
+from crawler.middlewares.replay import ReplayServer
+from crawler.runrecord import iter_errors
 from tests.ops import opskit as kit
 from tests.ops.test_operations import wait_for
 
@@ -52,7 +52,9 @@ def test_a_retry_waiting_when_the_crawl_stops_is_named(fresh_db):
                 crawl.kill()
     assert crawl.returncode == 1, err[-3000:]
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        status, stats, errors = conn.execute("SELECT status, stats, errors FROM crawl_runs").fetchone()
+        status, stats, errors = conn.execute(
+            "SELECT status, stats, errors FROM crawl_runs"
+        ).fetchone()
     assert status != "ok" and stats["retry/abandoned"] == 1
     named = [(kind, url, why) for kind, url, why in iter_errors(errors) if url == waiting]
     assert named and "retry abandoned" in named[0][2], errors

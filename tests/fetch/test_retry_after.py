@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from bench._replay import SyntheticSite
-from crawler.replay import ReplayServer
-from crawler.urls import canonical_url
+from crawler.domain.urls import canonical_url
+from crawler.middlewares.replay import ReplayServer
 from tests.faults.network import crawl_site
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""The cut-document rule (crawler.middlewares.cut_reason) against every real page.
+"""The cut-document rule (crawler.middlewares.retry.cut_reason) against every real page.
 
 A whole page must never be judged cut: every corpus page and every hand-written fixture, as
 saved and with its `</body>`/`</html>` removed (HTML lets a page omit them). A page cut before
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evaluation import corpus_dir
-from crawler.middlewares import cut_reason
+from crawler.middlewares.retry import cut_reason
 from tests.conftest import FIXTURES
+from tests.corpus import corpus_dir
 
 
 def real_pages() -> list[Path]:
@@ -95,7 +95,7 @@ def test_whole_or_not_judged(body):
 def test_truncation_judges_whole_2xx_html_answers_only():
     from scrapy.http import HtmlResponse, Request, TextResponse
 
-    from crawler.middlewares import PARTIAL_OK_META, truncation
+    from crawler.middlewares.retry import PARTIAL_OK_META, truncation
 
     url = "https://news.example.com/a"
     cut = b"<html><body><div><div><span>cut"

@@ -28,11 +28,11 @@ import lxml.html
 from hypothesis import strategies as st
 from lxml import etree
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
-from crawler.parsers.base import decode_html
-from crawler.parsers.registry import SITES
+from crawler.domain.dates import KST
+from crawler.domain.portals import GENERIC, PORTALS
+from crawler.parsers.page import decode_html
 from tests.conftest import FIXTURES
+from tests.corpus import corpus_pages
 
 # One address per site module (the registry picks the module by host), and one the generic
 # parser gets (no site parser for the host).
@@ -52,7 +52,7 @@ SITE_URLS = {
     "yna-list": "https://www.yna.co.kr/economy/all",
     "generic": "https://www.example.co.kr/news/articleView.html?idxno=100001",
 }
-assert {k.split("-")[0] for k in SITE_URLS} == {*SITES, "generic"}
+assert {k.split("-")[0] for k in SITE_URLS} == {*(p.key for p in PORTALS), GENERIC}
 KINDS = ("article", "search", "list")
 CHARSETS = (None, "utf-8", "euc-kr", "cp949", "ks_c_5601-1987", "latin-1", "utf-16", "x-bogus")
 

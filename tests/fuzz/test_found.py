@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.dates import KST, parse_datetime
-from crawler.extract import extract_article
+from crawler.domain.dates import KST, parse_datetime
+from crawler.domain.urls import canonical_url, is_url
 from crawler.parsers import Page, ParseError
-from crawler.urls import canonical_url, is_url
 from tests.conftest import FIXTURES
+from tests.corpus import extract_article
 
 
 @pytest.mark.parametrize(

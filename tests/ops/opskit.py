@@ -15,8 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crawler.middlewares.replay import ReplayServer, ReplayStore
 from crawler.parsers import Page, parse_search
-from crawler.replay import ReplayServer, ReplayStore
 from tests.conftest import require_corpus
 
 REPO = Path(__file__).resolve().parents[2]

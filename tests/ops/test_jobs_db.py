@@ -6,12 +6,14 @@ import time
 import urllib.request
 from datetime import datetime
 
-from crawler.commands.schedule import Scheduler, _metrics
-from crawler.dates import KST
-from crawler.items import SearchHit
-from crawler.schedule import parse_schedule
+from crawler.commands.schedule import _metrics
+from crawler.domain.dates import KST
+from crawler.domain.items import SearchHit
+from crawler.scheduler.jobs import parse_schedule
+from crawler.scheduler.runner import Scheduler
 from db.articles import store_search_hits
 from db.connection import connect
+from db.crawl_runs import finish_run, get_run, start_run
 from db.jobs import (
     job_holder,
     job_lock,
@@ -22,7 +24,6 @@ from db.jobs import (
     lease_name,
 )
 from db.locks import release_lease, renew_lease, try_lease
-from db.runs import finish_run, get_run, start_run
 from tests.ops.opskit import free_port
 
 

@@ -11,8 +11,8 @@ from scrapy.http import Request, Response
 from scrapy.spiders import Spider
 from scrapy.utils.test import get_crawler
 
-from crawler.metrics import Metrics, SchedulerMetrics, stat_families
-from crawler.runs import Assessment
+from crawler.extensions.metrics import Metrics, SchedulerMetrics, stat_families
+from crawler.runrecord import Assessment
 from tests.ops.opskit import free_port
 
 

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crawler.commands.schedule import EX_TEMPFAIL, Scheduler
-from crawler.dates import KST
+from crawler.domain.dates import KST
+from crawler.domain.urls import canonical_url
 from crawler.parsers import Page, parse_search
-from crawler.schedule import load_schedule
-from crawler.urls import canonical_url
+from crawler.scheduler.jobs import load_schedule
+from crawler.scheduler.runner import EX_TEMPFAIL, Scheduler
+from db.crawl_runs import recent_runs
 from db.jobs import known_urls, last_job_starts
-from db.runs import recent_runs
 from tests.ops import opskit as kit
 from tests.ops.opskit import QUERY, SEARCH, page_url
 
@@ -291,7 +291,7 @@ def test_a_terminal_gets_a_live_progress_line(conn, db_url):
 
 # -- sosik runs --------------------------------------------------------------------------------
 def test_runs_lists_recent_runs_and_shows_one_in_detail(conn, db_url):
-    from db.runs import finish_run, start_run
+    from db.crawl_runs import finish_run, start_run
 
     ok = start_run(conn, "naver", {"query": QUERY, "job": "nightly"})
     finish_run(

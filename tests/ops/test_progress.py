@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
-from crawler.progress import CLEAR, Board, figures, format_line
+from crawler.extensions.progress import CLEAR, Board, figures, format_line
 
 STATS = {
     "downloader/response_count": 42,

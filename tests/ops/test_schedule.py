@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.dates import KST
-from crawler.schedule import (
+from crawler.domain.dates import KST
+from crawler.scheduler.jobs import (
     ScheduleError,
     crawl_commands,
     due_jobs,

@@ -6,12 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages, score_article, search_mismatches
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
+from crawler.domain.portals import site_key
 from crawler.parsers import parse_list, parse_search
-from crawler.parsers.registry import site_key
 from tests.conftest import load_page, require_corpus
+from tests.corpus import corpus_pages, extract_article, score_article, search_mismatches
 
 ARTICLES = corpus_pages("article")
 SEARCHES = corpus_pages("search")

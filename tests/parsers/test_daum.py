@@ -7,12 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages, score_article, search_mismatches
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
 from crawler.parsers import NotAnArticle, ParseError, daum, parse_article
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from tests.conftest import FIXTURES, load_page, require_corpus
+from tests.corpus import corpus_pages, extract_article, score_article, search_mismatches
 
 ARTICLES = [cp for cp in corpus_pages("article") if cp.site == "daum-article"]
 SEARCHES = [cp for cp in corpus_pages("search") if cp.site == "daum-search"]

@@ -14,10 +14,10 @@ import lxml.html
 import pytest
 
 from crawler.commands.demo import SITE
+from crawler.domain.keys import with_keys
+from crawler.domain.urls import canonical_url, page_kind
 from crawler.parsers import Page, parse_article, parse_list, parse_search
-from crawler.urls import canonical_url, page_kind
-from pipelines.clean import clean_article
-from pipelines.dedupe import with_keys
+from pipelines.prepare import clean_article
 
 
 def site() -> dict[str, str]:
@@ -34,7 +34,7 @@ def page(url: str) -> Page:
     return Page(url=url, body=(SITE / site()[url]).read_bytes())
 
 
-def keys_of(url: str):  # noqa: ANN201
+def keys_of(url: str):
     """The article as the store sees it: cleaned, with its duplicate keys."""
     return with_keys(clean_article(parse_article(page(url))))
 

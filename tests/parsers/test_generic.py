@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from crawler.evaluation import corpus_dir, corpus_pages, norm, score_article
 from crawler.parsers import generic
-from crawler.parsers.base import Page
-from pipelines.clean import clean_article
+from crawler.parsers.page import Page
+from pipelines.prepare import clean_article
 from tests.conftest import load_page, require_corpus
+from tests.corpus import corpus_dir, corpus_pages, norm, score_article
 
 ARTICLES = corpus_pages("article")
 PORTAL_SITES = ("naver", "daum")

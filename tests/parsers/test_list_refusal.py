@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evaluation import corpus_pages
 from crawler.parsers import NotAnArticle, generic, parse_article
-from crawler.parsers.base import Page, ld_news, meta_map
+from crawler.parsers.dom import ld_news, meta_map
+from crawler.parsers.page import Page
 from tests.conftest import load_page, require_corpus
+from tests.corpus import corpus_pages
 from tests.parsers.test_generic import bench_dir
 
 ARTICLES = corpus_pages("article")

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
+from crawler.domain.dates import KST
 from crawler.parsers import naver
-from crawler.parsers.base import NotAnArticle, Page, ParseError
+from crawler.parsers.page import NotAnArticle, Page, ParseError
 from tests.conftest import FIXTURES
 
 DIR = FIXTURES / "naver"

@@ -12,11 +12,12 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.evaluation import search_mismatches
+from crawler.domain.dates import KST
 from crawler.parsers import naver
-from crawler.parsers.base import Page, ParseError
+from crawler.parsers.naver import search as naver_search
+from crawler.parsers.page import Page, ParseError
 from tests.conftest import require_corpus
+from tests.corpus import search_mismatches
 from tests.e2e import naverkit as k
 
 SEARCH = "https://search.naver.com/search.naver?where=news&query=x"
@@ -48,10 +49,10 @@ def test_page_names_its_loader_and_cap_and_its_two_readings_agree(rel):
     assert result.drift == []
     # the renderer's start-up data (minified JS on the page, JSON in the loaded block) holds
     # the same results as the markup, field by field
-    data, query = naver._bootstrap_data(page.text, None)
+    data, query = naver_search._bootstrap_data(page.text, None)
     assert query == result.query
-    now = naver._page_time(page)
-    from_data = [naver._data_hit(d, now) for d in data]
+    now = naver_search._page_time(page)
+    from_data = [naver_search._data_hit(d, now) for d in data]
     assert sorted((h["title"], h["url"], h["portal_url"], h["publisher"], h["published"])
                   for h in from_data) == sorted(fields(result.hits))  # fmt: skip
 
@@ -121,7 +122,7 @@ def test_answer_whose_readings_disagree_is_drift(blocks):
 def test_null_collection_is_a_transient_failure_not_the_end():
     body = b'{"collection": null}'
     assert naver.is_empty_answer(body)
-    with pytest.raises(naver.EmptyAnswer):
+    with pytest.raises(naver_search.EmptyAnswer):
         naver.parse_search(Page(url=LOADER, body=body))
     assert not naver.is_empty_answer(b'{"collection": [], "url": ""}')
     assert not naver.is_empty_answer(b"<html>{}</html>")
@@ -133,7 +134,7 @@ def test_null_collection_is_a_transient_failure_not_the_end():
 
 def test_js_literals_become_data():
     text = '{a:!0,b:\'it\\\'s\',"c":[1,2.5,],d:undefined,e:{f:null,g:"\\uD55C"}}'
-    assert naver._js_data(text, 0) == {
+    assert naver_search._js_data(text, 0) == {
         "a": True,
         "b": "it's",
         "c": [1, 2.5],
@@ -141,7 +142,7 @@ def test_js_literals_become_data():
         "e": {"f": None, "g": "한"},
     }
     with pytest.raises(ValueError):
-        naver._js_data("{a:function(){}}", 0)
+        naver_search._js_data("{a:function(){}}", 0)
 
 
 # --- the section feed -------------------------------------------------------------------------

@@ -14,12 +14,12 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.extract import extract_article
-from crawler.items import ArticleItem
+from crawler.domain.dates import KST
+from crawler.domain.items import ArticleItem
 from crawler.parsers import chosun, common, daejonilbo, generic, hankookilbo, mk
-from crawler.parsers.base import Page, ParseError
+from crawler.parsers.page import Page, ParseError
 from tests.conftest import FIXTURES
+from tests.corpus import extract_article
 
 
 def page(path: str, url: str) -> Page:

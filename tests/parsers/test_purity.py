@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PARSERS = sorted((Path(__file__).parents[2] / "crawler" / "parsers").glob("*.py"))
+PARSERS = sorted((Path(__file__).parents[2] / "crawler" / "parsers").rglob("*.py"))
 FORBIDDEN_MODULES = (
     "scrapy",
     "twisted",
@@ -35,7 +35,7 @@ def _imports(tree: ast.AST) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("path", PARSERS, ids=[p.name for p in PARSERS])
+@pytest.mark.parametrize("path", PARSERS, ids=[str(p.relative_to(p.parents[2])) for p in PARSERS])
 def test_parser_imports_nothing_impure(path):
     tree = ast.parse(path.read_text("utf-8"))
     bad = [
@@ -44,7 +44,7 @@ def test_parser_imports_nothing_impure(path):
     assert bad == [], f"{path.name} imports {bad}"
 
 
-@pytest.mark.parametrize("path", PARSERS, ids=[p.name for p in PARSERS])
+@pytest.mark.parametrize("path", PARSERS, ids=[str(p.relative_to(p.parents[2])) for p in PARSERS])
 def test_parser_reads_no_clock(path):
     src = path.read_text("utf-8")
     for call in ("datetime.now(", "datetime.today(", "date.today(", "datetime.utcnow("):

@@ -13,11 +13,11 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
 from crawler.parsers import NotAnArticle, ParseError, parse_article, parse_list, parse_search, seoul
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from tests.conftest import FIXTURES
+from tests.corpus import extract_article
 
 SEARCH_URL = (
     "https://search.seoul.co.kr/index.php?keyword=%EC%97%94%EB%B9%84%EB%94%94%EC%95%84&page=1"

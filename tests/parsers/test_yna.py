@@ -7,12 +7,11 @@ from datetime import datetime
 
 import pytest
 
-from crawler.dates import KST
-from crawler.evaluation import corpus_pages
-from crawler.extract import extract_article
+from crawler.domain.dates import KST
 from crawler.parsers import ParseError, common, parse_article, yna
-from crawler.parsers.base import Page
+from crawler.parsers.page import Page
 from tests.conftest import FIXTURES, load_page, require_corpus
+from tests.corpus import corpus_pages, extract_article
 
 LIST_PAGES = [cp for cp in corpus_pages("list") if cp.site == "yna-list"]
 ARTICLE_URL = "https://www.yna.co.kr/view/AKR20260106123400003?section=economy/all"

@@ -9,8 +9,8 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 
-from crawler.dates import KST
-from crawler.items import ArticleItem
+from crawler.domain.dates import KST
+from crawler.domain.items import ArticleItem
 from pipelines.clean import CleanPipeline
 from pipelines.dedupe import DedupePipeline
 from pipelines.validate import ValidatePipeline

@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler.items import SearchHit
+from crawler.domain.items import SearchHit
 from db.connection import connect
-from pipelines.validate import problems
+from pipelines.prepare import problems
 from pipelines.writing import StoreOptions, is_transient, write
 from tests.db.factories import article, hit, random_text
 from tests.e2e.replaykit import REPO

@@ -9,11 +9,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler.evaluation import corpus_pages
-from crawler.indexer import Indexer
-from crawler.items import ArticleItem
+from crawler.domain.items import ArticleItem
+from crawler.domain.keys import with_keys
+from crawler.extensions.indexer import Indexer
 from db.articles import store_articles
-from pipelines.dedupe import with_keys
+from tests.corpus import corpus_pages
 
 
 def corpus_articles() -> list[dict[str, Any]]:

@@ -98,7 +98,7 @@ def test_title_words_rank_first_and_snippets_show_the_word(
     assert all("트럼프" in h["snippet"] for h in hits)
 
 
-KST = __import__("crawler.dates", fromlist=["KST"]).KST
+KST = __import__("crawler.domain.dates", fromlist=["KST"]).KST
 
 
 # Hand-written texts (ours) for what the corpus lacks: one- and two-syllable nouns, a

@@ -11,8 +11,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from crawler.indexer import Indexer
-from crawler.terms import tokenizer_version
+from crawler.domain.terms import tokenizer_version
+from crawler.extensions.indexer import Indexer
 from db.articles import store_articles
 from db.search import find, index_status
 from tests.db.factories import article

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from crawler.replay import ReplayServer, ReplayStore, unwrap, wrap
+from crawler.middlewares.replay import ReplayServer, ReplayStore, unwrap, wrap
 
 
 def fetch(server: ReplayServer, url: str) -> tuple[int, bytes, dict[str, str]]:
