@@ -7,10 +7,10 @@ Reading (the reader role may run all of it: it reads `article_search` and `artic
   a pool of the newest POOL matches by `ts_rank_cd` (title words weigh most) and pages through
   it with `offset`; when the pool is used up, `next_before_id` starts the pool of the next older
   matches. `order="newest"` gives the matches newest first. Either way a page costs a bounded
-  amount of work whatever the table's size: matches are collected newest first in id windows
-  that grow four-fold (an id range ANDed with the GIN index's answer), and counted exactly only
-  when all of them were seen; otherwise `estimated_total` extrapolates the density of the
-  matches found over the ids not searched.
+  amount of work whatever the table's size: matches are collected newest first, from a walk
+  over the newest ids and then from the GIN index's answer in id windows (see `_collect`),
+  and counted exactly only when all of them were seen; otherwise `estimated_total`
+  extrapolates the density of the matches found over the ids not searched.
 - Paging: pass back `next_before_id` and `next_offset` as `before_id` and `offset`. The first
   page pins `next_before_id` to the newest id it saw, so articles stored meanwhile do not shift
   the pages (no hit repeated or skipped).
@@ -34,10 +34,10 @@ import psycopg
 from psycopg.rows import class_row, dict_row
 
 from crawler.domain.dates import KST
-from crawler.domain.terms import highlight_terms, query_expression
+from crawler.domain.terms import facet, highlight_terms, query_expression, quote
 
 POOL = 500  # newest matches ranked for relevance
-FIRST_WINDOW = 4096  # ids searched in the first window; each next one is 4 times wider
+FIRST_WINDOW = 1024  # newest ids walked first (see _collect)
 MAX_LIMIT = 200
 SNIPPET_BEFORE = 50
 SNIPPET_LENGTH = 160
@@ -48,11 +48,19 @@ FEED_COLUMNS = (
     " published_at, updated_at, version, cluster_id, first_seen_at, last_seen_at"
 )
 ID_RANGE = "SELECT min(article_id), max(article_id) FROM article_search"
+# The filters come before the match: PostgreSQL tests conditions of equal cost in the order
+# written, and a vector read from TOAST costs far more than a publisher compared.
 MATCHES = """
 SELECT article_id FROM article_search
-WHERE terms @@ %(q)s::tsquery AND article_id >= %(lo)s AND article_id < %(hi)s {filters}
+WHERE article_id >= %(lo)s AND article_id < %(hi)s {filters} AND terms @@ %(q)s::tsquery
 ORDER BY article_id DESC LIMIT %(limit)s
 """
+PLAN_SETTINGS = "SELECT current_setting('enable_indexscan'), current_setting('enable_bitmapscan')"
+PLAN_WALK = "SELECT set_config('enable_indexscan', 'on', true), set_config('enable_bitmapscan', 'off', true)"
+PLAN_BITMAP = "SELECT set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'on', true)"
+PLAN_RESTORE = (
+    "SELECT set_config('enable_indexscan', %s, true), set_config('enable_bitmapscan', %s, true)"
+)
 # ts_rank_cd normalisation 1: divided by 1 + log(number of terms), so a long article does not
 # win by length alone.
 RANKED = """
@@ -114,6 +122,18 @@ def _instant(value: date | datetime | str | None, *, end: bool) -> datetime | No
     return datetime.combine(day, time(), tzinfo=KST)
 
 
+# A vector is read from TOAST for every row a plan tests it on (20-40 us each): a plan that
+# narrows rows by an index on the time and then tests the vectors costs 40-200 ms where the
+# GIN index's answer costs a few. The time is therefore compared on the heap only.
+UNINDEXED_TIME = "(dated_at + interval '0 s')"
+
+
+def with_facets(expression: str, **facets: str | None) -> str:
+    """`expression` ANDed with the terms of the filter values given (crawler.domain.terms.facet)."""
+    terms = [quote(facet(k, v)) for k, v in facets.items() if v is not None]
+    return " & ".join([f"({expression})", *terms]) if terms else expression
+
+
 def _filters(
     since: Any, until: Any, portal: str | None, publisher: str | None, section: str | None,
     when: str, prefix: str = "",
@@ -165,13 +185,15 @@ def find(
     terms = query_terms(q)
     if expression is None:  # nothing searchable in q (punctuation, a lone particle)
         return SearchPage([], 0, None, total_exact=True, terms=terms)
-    filters, params = _filters(since, until, portal, publisher, section, "dated_at")
+    # the time filter on the heap, never through an index (see _collect); the others in the query
+    filters, params = _filters(since, until, None, None, None, UNINDEXED_TIME)
+    matching = with_facets(expression, portal=portal, publisher=publisher, section=section)
     low, high = conn.execute(ID_RANGE).fetchone()
     if low is None:
         return SearchPage([], 0, None, total_exact=True, terms=terms)
     top = min(before_id, high + 1) if before_id is not None else high + 1
     need = POOL if order == "relevance" else limit + 1
-    ids, exhausted = _collect(conn, expression, filters, params, low, top, need)
+    ids, exhausted = _collect(conn, matching, filters, params, low, top, need)
     if exhausted:
         total, exact = len(ids), True
     else:  # the matches' density over the ids searched, times all the ids below the cursor
@@ -205,20 +227,37 @@ def _collect(
 ) -> tuple[list[int], bool]:  # fmt: skip
     """Up to `need` matching ids below `top`, newest first; True when no older match is left.
 
-    Never prepared: a generic plan, blind to the query's terms, scans the id range and tests
-    every row's vector where the GIN index answers at once (20 ms against 0.1 ms at 5,000)."""
+    Two kinds of window, each plan forced (the planner cannot tell a common word from an
+    absent one in a query of phrases and alternatives, and takes the wrong one either way):
+    - the newest FIRST_WINDOW ids are walked newest first, each row's vector tested, stopping
+      at `need` matches: a common word is served from a few dozen rows (the GIN index would
+      first list its every match in the table);
+    - below that, windows answered from bitmaps (the GIN index's matches ANDed with the id
+      range and the filters' indexes), each wide enough for the matches still wanted at the
+      density seen so far (the whole rest when none was seen): a rare or absent word costs
+      its few index entries (walking the table for it read every vector: 0.5-1 s at 100,000).
+    Never prepared: a generic plan is blind to the query's terms."""
     query = MATCHES.format(filters=filters)
     ids: list[int] = []
-    hi, width = top, FIRST_WINDOW
-    while hi > low:
-        lo = max(low, hi - width)
-        values = {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
-        rows = conn.execute(query, values, prepare=False).fetchall()
-        ids.extend(r[0] for r in rows)
-        if len(ids) >= need:
-            return ids, False
-        hi, width = lo, width * 4
-    return ids, True
+    hi, width, walk = top, FIRST_WINDOW, True
+    with conn.transaction():
+        before = conn.execute(PLAN_SETTINGS).fetchone()
+        try:
+            while hi > low:
+                lo = max(low, hi - width)
+                conn.execute(PLAN_WALK if walk else PLAN_BITMAP)
+                values = {**params, "q": expression, "lo": lo, "hi": hi, "limit": need - len(ids)}
+                rows = conn.execute(query, values, prepare=False).fetchall()
+                ids.extend(r[0] for r in rows)
+                if len(ids) >= need:
+                    return ids, False
+                covered = top - lo
+                hi, walk = lo, False
+                width = round((need - len(ids)) * covered / len(ids) * 2) if ids else hi - low
+                width = max(width, FIRST_WINDOW)
+            return ids, True
+        finally:  # as they were, should the caller's transaction go on
+            conn.execute(PLAN_RESTORE, before)
 
 
 def _feed_rows(conn: psycopg.Connection[Any], ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -309,8 +348,9 @@ def _stream_query(
     expression = query_expression(q)
     if expression is None:
         return None
-    filters, params = _filters(since, until, portal, publisher, section, "s.dated_at", "s.")
-    return STREAM_MATCHES.format(filters=filters), {**params, "q": expression}
+    filters, params = _filters(since, until, None, None, None, "s.dated_at")
+    matching = with_facets(expression, portal=portal, publisher=publisher, section=section)
+    return STREAM_MATCHES.format(filters=filters), {**params, "q": matching}
 
 
 def stream(

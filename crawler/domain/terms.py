@@ -17,6 +17,10 @@ Index terms of a text (normalised first: NFKC, whitespace runs made one space):
   give no bigrams: they would double the index and match nothing a reader asks for;
 - every run of ASCII letters and digits (HBM3E, SK of SK하이닉스).
 
+Besides, one term without position per filter value (`portal:naver`, `publisher:매일경제`,
+`section:경제`): a filtered search ANDs them into its query, so the GIN index answers it without
+reading any vector.
+
 Each term sits at its character offset (1-based) in the text, so a phrase is a chain of terms
 at their distances. Weights: A for a word of the title or subtitle, B for a title bigram, C for
 a word of the body, D for a body bigram (`ts_rank_cd`'s default weights 1.0, 0.4, 0.2, 0.1):
@@ -43,7 +47,7 @@ from typing import Any
 
 # The version of these rules: stored beside each vector, so a change of rules (or of the
 # analyser) re-indexes every article (`sosik db reindex`) while the old vectors keep serving.
-TOKENIZER = "kiwi-bigram/2 kiwipiepy-{kiwi}"
+TOKENIZER = "kiwi-bigram/3 kiwipiepy-{kiwi}"
 
 WORD_TAGS = frozenset({"NNG", "NNP", "NNB", "SL", "SN", "SH"})
 # tokens whose Hangul is cut into bigrams (nouns, counters, numerals, roots, foreign words)
@@ -196,9 +200,21 @@ def quote(term: str) -> str:
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def document_vector(title: str, subtitle: str | None, body: str) -> str:
-    """The `tsvector` literal of an article (see the module docstring)."""
-    parts = []
+FACETS = ("portal", "publisher", "section")
+
+
+def facet(name: str, value: str) -> str:
+    """The term standing for a filter value (`publisher:매일경제`): no text term has a colon."""
+    return f"{name}:{value}"
+
+
+def document_vector(
+    title: str, subtitle: str | None, body: str, facets: dict[str, str | None] | None = None
+) -> str:
+    """The `tsvector` literal of an article (see the module docstring), with a term without
+    position for each of its `facets` (portal, publisher, section), so a filtered search is
+    answered by the GIN index alone."""
+    parts = [quote(facet(k, v)) for k, v in (facets or {}).items() if v]
     for term, positions in document_terms(title, subtitle, body).items():
         plist = ",".join(
             f"{p}{'' if w == 'D' else w}" for p, w in sorted(positions.items())

@@ -74,7 +74,10 @@ class Indexer:
 
         warm_up()  # the model's loading is not the articles' cost
         started = time.process_time()
-        rows = [(a.id, a.version, document_vector(a.title, a.subtitle, a.body)) for a in articles]
+        rows = [
+            (a.id, a.version, document_vector(a.title, a.subtitle, a.body, _facets(a)))
+            for a in articles
+        ]
         self.stats.seconds += time.process_time() - started
         written = store_vectors(conn, rows, self.tokenizer)
         self.stats.indexed += written
@@ -130,6 +133,10 @@ class Indexer:
                 self.count_pending(conn)
 
 
+def _facets(article: Any) -> dict[str, str | None]:
+    return {"portal": article.portal, "publisher": article.publisher, "section": article.section}
+
+
 def run(
     url: str,
     *,
@@ -143,6 +150,7 @@ def run(
     """`sosik db reindex`: one pass (or, with `follow`, until `stop`). Holds the lease while it
     works; without it, waits for it when following, else returns with `waiting` set."""
     from db.connection import connect
+    from db.feed import LISTEN
     from db.locks import Lease
 
     stop = stop or threading.Event()
@@ -153,12 +161,13 @@ def run(
         with Lease(url, LEASE) as lease:
             if lease.held:
                 indexer.stats.waiting = False
-                with connect(url) as conn:
+                with connect(url) as conn, connect(url) as listener:
+                    if follow:  # before the first pass: what is stored during it is notified
+                        listener.execute(LISTEN)
                     indexer.run_pass(conn)
                     indexer.count_pending(conn)
                     if follow and not stop.is_set():
-                        with connect(url) as listener:
-                            _until_lost(indexer, conn, listener, lease, full_pass_seconds)
+                        _until_lost(indexer, conn, listener, lease, full_pass_seconds)
                 return indexer.stats
             indexer.stats.waiting = True
             indexer.report(indexer.stats)
