@@ -212,6 +212,7 @@ def database_identity(conn: psycopg.Connection[Any]) -> str:
 
 
 def get_run(conn: psycopg.Connection[Any], run_id: int) -> CrawlRun | None:
+    """One `crawl_runs` row by id; None when there is no such run."""
     with conn.cursor(row_factory=class_row(CrawlRun)) as cur:
         return cur.execute(SELECT_RUN, {"id": run_id}).fetchone()
 

@@ -72,6 +72,10 @@ _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s*(us|ms|s|min|h|d)?\s*$")
 # -- timeouts ----------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Timeouts:
+    """Postgres session timeouts as duration strings (`lock_timeout`, `statement_timeout`, writer
+    transactions, idle in transaction).
+    """
+
     lock: str = DEFAULT_LOCK_TIMEOUT
     statement: str = DEFAULT_STATEMENT_TIMEOUT
     write: str = DEFAULT_WRITE_TIMEOUT
@@ -152,6 +156,10 @@ def take_writer_lock(
 # -- leases ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class LeaseRow:
+    """One `sosik_leases` row: who holds a named lease (owner, backend pid) and until when
+    (timestamptz).
+    """
+
     name: str
     owner: str
     pid: int

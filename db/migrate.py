@@ -91,4 +91,7 @@ def head_revision() -> str | None:
 
 
 def is_up_to_date(url: str | None = None) -> bool:
+    """True when the database at `url` (default: the configured one) is at the newest Alembic
+    revision.
+    """
     return current_revision(url) == head_revision()

@@ -22,11 +22,15 @@ SELECT_ARTICLE_VERSIONS = (
 
 
 def get_article(conn: psycopg.Connection[Any], article_id: int) -> ArticleRow | None:
+    """One stored article with its current text; None when the id is unknown."""
     with conn.cursor(row_factory=class_row(ArticleRow)) as cur:
         return cur.execute(SELECT_ARTICLE, {"id": article_id}).fetchone()
 
 
 def article_urls(conn: psycopg.Connection[Any], article_id: int) -> list[ArticleUrlRow]:
+    """Every URL recorded for the article (its canonical one, portal copies, redirects), with
+    first-seen times.
+    """
     with conn.cursor(row_factory=class_row(ArticleUrlRow)) as cur:
         return cur.execute(SELECT_ARTICLE_URLS, {"id": article_id}).fetchall()
 

@@ -42,6 +42,10 @@ class StoreResult:
 
 @dataclass(slots=True, frozen=True)
 class ArticleRow:
+    """One `articles` row: the current version of an article, its dedup keys and its KST-aware
+    timestamps.
+    """
+
     id: int
     canonical_url: str
     portal: str
@@ -67,6 +71,8 @@ class ArticleRow:
 
 @dataclass(slots=True, frozen=True)
 class ArticleVersionRow:
+    """One `article_versions` row: an earlier text of an article, kept when a re-fetch changed it."""
+
     article_id: int
     version: int
     title: str
@@ -81,6 +87,10 @@ class ArticleVersionRow:
 
 @dataclass(slots=True, frozen=True)
 class ArticleUrlRow:
+    """One `article_urls` row: an address that resolved to an article (`is_canonical` marks its own
+    URL).
+    """
+
     url: str
     article_id: int
     is_canonical: bool
@@ -90,6 +100,10 @@ class ArticleUrlRow:
 
 @dataclass(slots=True, frozen=True)
 class SearchHitRow:
+    """One `search_hits` row: a result of a portal search (query, page, rank) and the article it led
+    to, if stored.
+    """
+
     id: int
     crawl_run_id: int | None
     query: str
@@ -110,6 +124,10 @@ class SearchHitRow:
 
 @dataclass(slots=True, frozen=True)
 class CrawlRun:
+    """One `crawl_runs` row: a crawl's arguments, status, stats and named failures, and its process
+    while it runs.
+    """
+
     id: int
     spider: str
     args: dict[str, Any]

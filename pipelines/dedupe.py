@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 
 
 class DedupePipeline:
+    """Drops an item already seen in this run (same URL, text hash and URLs), within a bounded
+    window; the database decides the rest.
+    """
+
     def __init__(self, stats, prefilter: bool = True, window: int = 10_000) -> None:
         self.stats = stats
         self.prefilter = prefilter
@@ -32,6 +36,9 @@ class DedupePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Reads DEDUPE_PREFILTER (on by default) and DEDUPE_PREFILTER_WINDOW (items remembered,
+        default 10000).
+        """
         s = crawler.settings
         return cls(
             crawler.stats,
@@ -40,6 +47,9 @@ class DedupePipeline:
         )
 
     def process_item(self, item, spider=None):
+        """Fills the item's dedup keys (`with_keys`) and raises DropItem for a repeat within the
+        window; non-articles pass.
+        """
         if not isinstance(item, ArticleItem):
             return item
         with_keys(item)

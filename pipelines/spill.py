@@ -131,6 +131,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def read_header(path: Path) -> dict[str, Any] | None:
+    """The header line of a spill file as a dict; None when the file is unreadable or does not start
+    with one.
+    """
     try:
         with open(path, encoding="utf-8") as fh:
             first = fh.readline()

@@ -82,6 +82,9 @@ class Watermark:
         return self.handed
 
     def settle(self, numbers: Iterable[int]) -> None:
+        """Marks these item numbers as done (committed, or finally refused) so `durable` can move
+        past them.
+        """
         self._open.difference_update(numbers)
 
     @property
@@ -93,6 +96,10 @@ class Watermark:
 
 
 class StorePipeline:
+    """Writes articles and search hits to PostgreSQL in batches from a bounded buffer; spills to
+    disk while the database is down.
+    """
+
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
@@ -124,10 +131,14 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Reads the STORE_* settings (batch size, flush seconds, buffer bounds, retry times) from
+        the crawler.
+        """
         return cls(crawler)
 
     # -- Scrapy's side -------------------------------------------------------------------------
     def open_spider(self, spider=None) -> None:
+        """Starts the background writer and the flush timer (ticks at most every second)."""
         from twisted.internet import task
 
         self._writer = deferred_from_coro(self._write_loop())
@@ -135,6 +146,9 @@ class StorePipeline:
         self._timer.start(min(1.0, self.flush_seconds), now=False)
 
     async def process_item(self, item, spider=None):
+        """Buffers an ArticleItem or SearchHit for the writer; waits while the buffer is over its
+        bound (spills at once while the database is down).
+        """
         if isinstance(item, SearchHit):
             self.hits.append(item)
         elif isinstance(item, ArticleItem):
@@ -153,6 +167,9 @@ class StorePipeline:
         return item
 
     async def close_spider(self, spider=None) -> None:
+        """Flushes what is buffered, writes back our spill files if the database is up, and names
+        every URL still only on disk as a failure.
+        """
         self.closing = True
         if self._timer is not None and self._timer.running:
             self._timer.stop()

@@ -43,6 +43,10 @@ def count_coverage(stats, item: ArticleItem) -> None:
 
 
 class ValidatePipeline:
+    """Rejects items missing required fields or over size limits; each rejection is counted and
+    named with its URL.
+    """
+
     def __init__(self, stats, context: Any = None, limits: dict[str, int] | None = None) -> None:
         self.stats = stats
         self.context = context  # crawler.extensions.owner.RunContext: rejections are named there
@@ -50,6 +54,7 @@ class ValidatePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Reads the VALIDATE_MAX_<FIELD> limits over the defaults in LIMITS."""
         from crawler.extensions.owner import run_context
 
         s = crawler.settings
@@ -57,6 +62,9 @@ class ValidatePipeline:
         return cls(crawler.stats, run_context(crawler), limits)
 
     def process_item(self, item, spider=None):
+        """Counts field coverage, then passes a valid ArticleItem or SearchHit; raises DropItem
+        naming the problems otherwise.
+        """
         if isinstance(item, ArticleItem):
             count_coverage(self.stats, item)  # before any drop: drops are what it measures
         if not isinstance(item, ArticleItem | SearchHit):
