@@ -161,12 +161,17 @@ class Endpoint(_Served):
         self._after_close = threading.Event()
 
     def start(self) -> None:
+        """Starts serving /metrics on this endpoint's address and port."""
         self.serve(self.port, self.addr)
 
     def all_closed(self) -> bool:
+        """True once every crawl registered here has closed (False while none is registered)."""
         return bool(self.sources) and all(s.closed for s in self.sources)
 
     def scraped(self) -> None:
+        """Called after each scrape: the scrape after every crawl closed ends the hold (see
+        wait_for_scrape).
+        """
         if self.all_closed():
             self._after_close.set()
 
@@ -191,6 +196,9 @@ def endpoint_for(port: int, addr: str) -> Endpoint:
 
 
 def release(ep: Endpoint) -> None:
+    """Stops the endpoint and forgets it, unless another endpoint has since taken its address and
+    port.
+    """
     with _lock:
         if _endpoints.get((ep.addr, ep.port)) is ep:
             del _endpoints[(ep.addr, ep.port)]
@@ -214,6 +222,10 @@ class Metrics:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Off (NotConfigured) unless SOSIK_METRICS_PORT is set; SOSIK_METRICS_HOLD (seconds) and
+        SOSIK_METRICS_ADDR (default 127.0.0.1) are read too; ValueError when port or hold is not a
+        number.
+        """
         s = crawler.settings
         port = setting(s, "SOSIK_METRICS_PORT")
         if not port:
@@ -229,10 +241,16 @@ class Metrics:
 
     @property
     def spider_name(self) -> str:
+        """The running spider's name, the latency histogram's label; "?" before the engine has a
+        spider.
+        """
         spider = getattr(self.crawler, "spider", None)
         return spider.name if spider is not None else "?"
 
     def spider_opened(self, spider: Any) -> None:
+        """Joins the process's endpoint for SOSIK_METRICS_PORT; if it cannot listen, logs why and
+        the crawl goes on without metrics.
+        """
         if not self.job:
             self.job = spider.name
         try:
@@ -248,11 +266,16 @@ class Metrics:
         self.endpoint.sources.append(self)
 
     def response_received(self, response: Any, request: Any, spider: Any = None) -> None:
+        """Observes the response's download latency (seconds) in the spider's histogram."""
         latency = request.meta.get("download_latency") if request is not None else None
         if self.endpoint is not None and latency is not None:
             self.endpoint.latency.labels(self.spider_name).observe(latency)
 
     def spider_closed(self, spider: Any, reason: str) -> Any:
+        """Sets the job's last-success gauge when the owner assessed the run a success; the last
+        crawl to close releases the endpoint, after up to SOSIK_METRICS_HOLD seconds waiting for a
+        final scrape (a Deferred then).
+        """
         ep = self.endpoint
         from crawler.extensions.owner import run_context
 
@@ -325,4 +348,5 @@ class SchedulerMetrics(_Served):
         )
 
     def start(self, port: int, addr: str = "127.0.0.1") -> None:
+        """Starts serving the scheduler's /metrics on `addr`:`port`."""
         self.serve(port, addr)

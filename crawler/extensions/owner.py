@@ -95,9 +95,15 @@ class RunContext:
     options: StoreOptions = field(default_factory=StoreOptions)
 
     def fail(self, kind: str, url: str, reason: str) -> None:
+        """Records a lost page under `kind` with its URL; a failure kind keeps the run from ending
+        ok.
+        """
         self.record.add(kind, url, reason)
 
     def note(self, kind: str, url: str, reason: str) -> None:
+        """Records a page left out on purpose (e.g. not_article) with its URL; a note kind is not a
+        failure.
+        """
         self.record.add(kind, url, reason)
 
     def spill_file(self) -> SpillFile:
@@ -107,6 +113,9 @@ class RunContext:
         return self.spill
 
     def store_options(self) -> StoreOptions:
+        """What the store needs of this run: its id, and the near-duplicate cluster distance, window
+        (days) and suspect ratio.
+        """
         return StoreOptions(
             self.run_id,
             self.options.cluster_distance,
@@ -174,6 +183,7 @@ class DatabaseOwner:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DatabaseOwner:
+        """One owner per crawler; the pipelines and middlewares find it with `DatabaseOwner.of`."""
         return cls(crawler)
 
     @staticmethod
@@ -231,6 +241,10 @@ class DatabaseOwner:
 
     # -- the run -------------------------------------------------------------------------------
     async def spider_opened(self, spider: Any) -> None:
+        """Opens the pool and the run record in `crawl_runs` (resume, incremental and search memory
+        included), then starts the reactor probe and heartbeat; raises CloseSpider when the database
+        cannot be reached.
+        """
         from db.connection import open_pool
 
         ctx = self.context
@@ -387,6 +401,7 @@ class DatabaseOwner:
         return assess(stats, failures, reason, self.min_share, self.min_items)
 
     def engine_stopped(self) -> None:
+        """Stops the thread pool that ran the database calls, once the engine is done with it."""
         if self.threads.started:
             self.threads.stop()
 
@@ -403,6 +418,7 @@ class ReactorProbe:
         self._due = 0.0
 
     def start(self) -> None:
+        """Schedules the first tick, INTERVAL (50 ms) from now."""
         from twisted.internet import reactor
 
         self._due = time.monotonic() + self.INTERVAL
@@ -417,6 +433,9 @@ class ReactorProbe:
         self._call = reactor.callLater(self.INTERVAL, self._tick)
 
     def stop(self, stats: Any) -> None:
+        """Cancels the timer and writes the lag stats (`reactor/lag_max_ms`, `reactor/lag_p99_ms`,
+        `reactor/lag_total_s`); nothing when no tick ran.
+        """
         if self._call is not None and self._call.active():
             self._call.cancel()
         if not self.lags:
@@ -441,6 +460,7 @@ class ResumeFilter:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ResumeFilter:
+        """Built with the crawler; without a DatabaseOwner it lets every request through."""
         return cls(crawler)
 
     def _skip(self, r: Any) -> bool:
@@ -453,11 +473,15 @@ class ResumeFilter:
         return False
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Start requests, minus the article requests a resumed run already stored."""
         async for r in start:
             if not self._skip(r):
                 yield r
 
     def process_spider_output(self, response: Any, result: Iterable[Any], spider: Any = None):
+        """The spider's output, minus the article requests a resumed run already stored (counted as
+        `resume/skipped`).
+        """
         for r in result:
             if not self._skip(r):
                 yield r
@@ -465,6 +489,7 @@ class ResumeFilter:
     async def process_spider_output_async(
         self, response: Any, result: AsyncIterator[Any], spider: Any = None
     ) -> AsyncIterator[Any]:
+        """The async form of process_spider_output: same filter."""
         async for r in result:
             if not self._skip(r):
                 yield r

@@ -95,18 +95,21 @@ class Board:
         self._handlers: list[logging.Handler] = []
 
     def add(self, source: Progress) -> None:
+        """Adds a crawl to the line; the first one (re)starts the clock and the ticking."""
         if not self.sources:
             self.started = self.clock()
             self._start()
         self.sources.append(source)
 
     def remove(self, source: Progress) -> None:
+        """Takes a crawl off the line; the last one stops the ticking."""
         if source in self.sources:
             self.sources.remove(source)
         if not self.sources:
             self._stop()
 
     def line(self) -> str:
+        """The progress text: spider names, summed pages/stored/dropped/errors, elapsed time."""
         totals = {"pages": 0, "stored": 0, "dropped": 0, "errors": 0}
         names = []
         for s in self.sources:
@@ -116,6 +119,9 @@ class Board:
         return format_line(names, totals, self.clock() - self.started, self.tty)
 
     def tick(self) -> None:
+        """Writes the line (overwritten in place on a TTY, one line per tick otherwise); stops
+        quietly if the stream is closed.
+        """
         if not self.sources:
             return
         text = self.line()
@@ -130,6 +136,7 @@ class Board:
             self._stop()
 
     def clear(self) -> None:
+        """Erases a TTY line still on screen so a log line starts clean."""
         if self.shown:
             try:
                 self.stream.write(CLEAR)
@@ -163,6 +170,9 @@ _boards: dict[int, Board] = {}
 
 
 def board_for(stream: TextIO, tty: bool, interval: float) -> Board:
+    """The process's one Board for this stream, made anew when the TTY mode changes: parallel crawls
+    share one line.
+    """
     b = _boards.get(id(stream))
     if b is None or b.tty != tty:
         b = _boards[id(stream)] = Board(stream, tty, interval)
@@ -180,6 +190,9 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Off (NotConfigured) when SOSIK_PROGRESS is false; SOSIK_PROGRESS_TTY and
+        SOSIK_PROGRESS_INTERVAL (seconds) override what stderr suggests.
+        """
         s = crawler.settings
         if not s.getbool("SOSIK_PROGRESS", True):
             raise NotConfigured  # switched off; nothing to log
@@ -191,16 +204,20 @@ class Progress:
 
     @property
     def name(self) -> str:
+        """The spider's name on the line; "crawl" before there is a spider."""
         spider = getattr(self.crawler, "spider", None)
         return spider.name if spider is not None else "crawl"
 
     def stats(self) -> dict[str, Any]:
+        """A snapshot of the crawler's stats."""
         return dict(self.crawler.stats.get_stats())
 
     def spider_opened(self, spider: Any) -> None:
+        """Puts this crawl on the shared progress line."""
         self.board.add(self)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        """Takes this crawl off the shared progress line."""
         self.board.remove(self)
 
 

@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def charset_of(content_type: bytes | None) -> str | None:
+    """The charset named in a Content-Type header, lower-cased; None when there is none."""
     ctype = (content_type or b"").decode("latin-1").lower()
     if "charset=" not in ctype:
         return None
@@ -36,6 +37,10 @@ def charset_of(content_type: bytes | None) -> str | None:
 
 
 class ArchiveMiddleware:
+    """Downloader middleware (SOSIK_ARCHIVE=1): keeps each fetched response's bytes, status, charset
+    and KST fetch time in the database, written in batches of SOSIK_ARCHIVE_BATCH.
+    """
+
     def __init__(self, crawler: Any) -> None:
         if not crawler.settings.getbool("SOSIK_ARCHIVE"):
             raise NotConfigured
@@ -48,9 +53,13 @@ class ArchiveMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Raises NotConfigured unless SOSIK_ARCHIVE is on."""
         return cls(crawler)
 
     def process_response(self, request, response, spider=None):
+        """Queues the response for the archive (robots.txt excluded) and starts writing a full
+        batch; the response passes unchanged.
+        """
         if request.meta.get("dont_obey_robotstxt") or response.url.endswith("/robots.txt"):
             return response
         self.pending.append(

@@ -53,11 +53,16 @@ class Fault:
 
 @dataclass(slots=True)
 class Saved:
+    """One saved page: the query parameters it was saved under, and its bytes (in memory or in a
+    file).
+    """
+
     params: dict[str, str]
     path: Path | None = None
     body: bytes | None = None
 
     def read(self) -> bytes:
+        """The page's bytes, as saved (no decoding)."""
         if self.body is not None:
             return self.body
         assert self.path is not None
@@ -81,6 +86,9 @@ class ReplayStore:
 
     @classmethod
     def from_dir(cls, root: str | Path) -> ReplayStore:
+        """The pages listed in `root`/urls.tsv (URL, tab, file name per line; # comments);
+        FileNotFoundError without it.
+        """
         root = Path(root)
         index = root / "urls.tsv"
         if not index.exists():
@@ -94,12 +102,16 @@ class ReplayStore:
         return store
 
     def add(self, url: str, *, path: Path | None = None, body: bytes | None = None) -> None:
+        """Saves a page for `url`, from a file or from bytes."""
         self._pages[_key(url)].append(Saved(_params(url), path, body))
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._pages.values())
 
     def match(self, url: str) -> Saved | None:
+        """The saved page for a URL: same host and path, every saved parameter matching (paging ones
+        default to page 1), the most specific first; None when nothing fits.
+        """
         asked = _params(url)
         best: Saved | None = None
         for saved in self._pages.get(_key(url), ()):
@@ -170,6 +182,7 @@ class FaultRule:
         return FAULT_KINDS[self.kind] if self.times is None else self.times
 
     def param(self, name: str, default: float) -> float:
+        """The kind's own numeric parameter (e.g. status, after), or `default`."""
         return float(dict(self.params).get(name, default))
 
 
@@ -195,6 +208,7 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, spec: str, seed: int = 0) -> FaultPlan:
+        """Reads a --faults spec (see the class); ValueError names a malformed rule."""
         rules = []
         for part in filter(None, (p.strip() for p in spec.split(","))):
             kind, *pairs = part.split(":")
@@ -228,6 +242,7 @@ class FaultPlan:
         return int.from_bytes(digest[:8], "big") / 2**64
 
     def rule_for(self, url: str) -> FaultRule | None:
+        """The fault rule this URL draws under the seed, or None (robots.txt is never faulted)."""
         if urlsplit(url).path == "/robots.txt":
             return None
         u, low = self.draw(url), 0.0
@@ -240,6 +255,9 @@ class FaultPlan:
         return None
 
     def describe(self) -> str:
+        """The plan as a spec again, every default spelled out, with its seed (for logs and run
+        records).
+        """
         parts = []
         for r in self.rules:
             bits = [r.kind, f"rate={r.rate:g}", f"times={r.repeat}"]
@@ -432,14 +450,17 @@ class ReplayServer:
 
     @property
     def url(self) -> str:
+        """The server's base address, http://host:port (the port chosen when 0 was asked)."""
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
     def start(self) -> ReplayServer:
+        """Starts serving in a daemon thread; returns the server, for chaining."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Shuts the server down and closes its socket."""
         self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
@@ -465,10 +486,14 @@ class ReplayServer:
             self.faults.append(Fault(url_part, status, headers or {}, times, body, gate))
 
     def requested(self, url_part: str = "") -> list[str]:
+        """The original URLs requested so far, in order, those containing `url_part`."""
         with self._lock:
             return [u for u in self.requests if url_part in u]
 
     def hits(self, url_part: str = "") -> list[Hit]:
+        """What was answered so far (time, URL, status or fault kind), for the URLs containing
+        `url_part`.
+        """
         with self._lock:
             return [h for h in self.log if url_part in h.url]
 
@@ -478,6 +503,9 @@ class ReplayServer:
         return reply.status, reply.headers, reply.body
 
     def reply(self, original: str) -> Reply:
+        """The answer to one request: an injected fault first, then 404 for an unknown page, then
+        the plan's fault for the URL, else the saved page (200, no charset).
+        """
         at = time.monotonic()
         scripted = None
         with self._lock:
@@ -590,9 +618,13 @@ class ReplayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Reads REPLAY_URL; without it the middleware sends every request as it is."""
         return cls(crawler.settings.get("REPLAY_URL"))
 
     def process_request(self, request, spider=None):
+        """Rewrites the request to the replay server's address for its URL (never through a proxy);
+        None for one already rewritten.
+        """
         # A request already sent here passes; a redirect's (real URL, old meta) goes round again.
         if not self.base or request.url.startswith(self.base + PREFIX):
             return None
@@ -607,6 +639,7 @@ class ReplayMiddleware:
         )
 
     def process_response(self, request, response, spider=None):
+        """Gives the response the original URL back, so spiders see the real addresses."""
         original = request.meta.get("replay_original")
         if original:
             return response.replace(url=original)
@@ -614,6 +647,7 @@ class ReplayMiddleware:
 
 
 def load_replay(dirs: Iterable[str | Path]) -> ReplayStore:
+    """One store holding the saved pages of every replay folder given (each with a urls.tsv)."""
     store = ReplayStore()
     for d in dirs:
         for k, saved in ReplayStore.from_dir(d)._pages.items():

@@ -208,6 +208,9 @@ class RetryAfterMiddleware(RetryMiddleware):
 
     @classmethod
     def from_crawler(cls, crawler):
+        """Also connects the parking signals and has abandoned retries reach the run record before
+        it closes.
+        """
         mw = super().from_crawler(crawler)
         crawler.signals.connect(mw.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
@@ -220,6 +223,10 @@ class RetryAfterMiddleware(RetryMiddleware):
         return mw
 
     def process_response(self, request, response, spider=None):
+        """For a retry code: a retry, parked for Retry-After (429/503) or the backoff, capped at
+        RETRYAFTER_MAX_WAIT seconds; the response when retries are used up. A body cut short is
+        retried the same way, and raises TruncatedResponse when retries are used up.
+        """
         stats = self.crawler.stats
         if response.status in self.retry_http_codes:
             if request.meta.get("dont_retry", False):
@@ -254,6 +261,9 @@ class RetryAfterMiddleware(RetryMiddleware):
         return self.later(retry, wait)
 
     def process_exception(self, request, exception, spider=None):
+        """Scrapy's retry for network errors; raises TruncatedResponse for a cut body and
+        ResponseTooLarge for a body over DOWNLOAD_MAXSIZE.
+        """
         result = super().process_exception(request, exception)
         if result is not None:
             return result
@@ -277,6 +287,9 @@ class RetryAfterMiddleware(RetryMiddleware):
         return retry
 
     def request_scheduled(self, request: Request, spider: Any = None) -> None:
+        """Parks a retry with a delay instead of queueing it: raises IgnoreRequest and has a timer
+        give it to the engine when due.
+        """
         wait = request.meta.pop(DELAY_META, None)
         if not wait:
             return
@@ -299,10 +312,12 @@ class RetryAfterMiddleware(RetryMiddleware):
         engine.crawl(request)
 
     def spider_idle(self, spider: Any = None) -> None:
+        """Keeps the spider open (DontCloseSpider) while retries are parked."""
         if self.parked:
             raise DontCloseSpider
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
+        """Logs and counts the parked retries still waiting, with their URLs (`retry/abandoned`)."""
         self._abandon(reason)
 
     async def _abandon_async(self) -> None:

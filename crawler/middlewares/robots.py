@@ -22,6 +22,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     """
 
     async def robot_parser(self, request: Any) -> Any:
+        """The site's robots.txt parser; a request that waits for a fetch in progress gets the
+        parser too, not None.
+        """
         pending = self._parsers.get(urlparse_cached(request).netloc)
         if not isinstance(pending, Deferred):
             return await super().robot_parser(request)
