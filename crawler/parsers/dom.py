@@ -26,6 +26,7 @@ def css(selector: str) -> CSSSelector:
 
 
 def first(nodes: Iterable[Any]) -> Any | None:
+    """The first of `nodes`, or None when there are none (for xpath results)."""
     for n in nodes:
         return n
     return None
@@ -99,6 +100,9 @@ def first_meta(metas: dict[str, str], *names: str) -> str | None:
 
 
 def canonical_link(tree: lxml.html.HtmlElement) -> str | None:
+    """The page's first non-empty <link rel=canonical> href, as written (maybe relative); None
+    without one.
+    """
     for el in tree.xpath("//link[@rel='canonical'][@href]"):
         v = el.get("href", "").strip()
         if v:

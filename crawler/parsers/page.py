@@ -78,6 +78,9 @@ class Page:
 
     @property
     def text(self) -> str:
+        """The body decoded once: the declared charset, else UTF-8, else CP949; bytes no codec reads
+        become U+FFFD.
+        """
         if "text" not in self._cache:
             text, enc, exact = _decode(self.body, self.encoding)
             self._cache["text"], self._cache["encoding"], self._cache["exact"] = text, enc, exact
@@ -85,6 +88,7 @@ class Page:
 
     @property
     def used_encoding(self) -> str:
+        """The codec `text` was decoded with (decodes the body if that has not happened yet)."""
         self.text  # noqa: B018 - decodes once
         return self._cache["encoding"]
 

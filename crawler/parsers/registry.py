@@ -55,6 +55,9 @@ def parse_article(page: Page) -> ArticleItem:
 
 
 def parse_search(page: Page) -> SearchPage:
+    """The host's search results page parsed; ParseError when the host's parser reads no search
+    pages.
+    """
     mod = parser_for(page.url)
     if not hasattr(mod, "parse_search"):
         raise ParseError(page.url, "no search parser for this host")
@@ -62,6 +65,7 @@ def parse_search(page: Page) -> SearchPage:
 
 
 def parse_list(page: Page) -> ListPage:
+    """The host's section list page parsed; ParseError when the host's parser reads no list pages."""
     mod = parser_for(page.url)
     if not hasattr(mod, "parse_list"):
         raise ParseError(page.url, "no list parser for this host")

@@ -31,7 +31,10 @@ def _defaults() -> Any:
 
 
 class Command(ScrapyCrawl):
+    """`scrapy crawl` with sosik's checks, settings and exit codes (those of `sosik crawl`)."""
+
     def short_desc(self) -> str:
+        """The one-line summary `scrapy -h` shows for this command."""
         return "Run a sosik spider (exit codes and settings as `sosik crawl`)"
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -62,6 +65,9 @@ class Command(ScrapyCrawl):
         return 0
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Prepares the database and runs the spider; `exitcode` is the run's verdict as
+        `sosik crawl` reports it (or the exit code of the error that stopped it), not Scrapy's.
+        """
         self.exitcode = run_guarded(PROG, lambda: self._crawl(args[0], opts.spargs))
 
     def _crawl(self, spider: str, spargs: dict[str, Any]) -> int:

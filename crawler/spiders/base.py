@@ -92,6 +92,9 @@ class SosikSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SosikSpider:
+        """Scrapy's factory; also keeps the spider arguments given (and SOSIK_JOB's job name) as
+        `run_args` for the run record.
+        """
         spider = super().from_crawler(crawler, *args, **kwargs)
         # The run record's args: what was asked for, and the scheduled job it belongs to.
         spider.run_args = {k: v for k, v in kwargs.items() if v not in (None, "")}
@@ -101,6 +104,9 @@ class SosikSpider(scrapy.Spider):
 
     # -- pages -------------------------------------------------------------------------------
     def page_of(self, response: Response) -> Page:
+        """The response as a Page: its bytes, the charset its Content-Type names (None if none) and
+        the KST time of reading.
+        """
         ctype = response.headers.get("Content-Type", b"").decode("latin-1")
         charset = None
         if "charset=" in ctype.lower():
@@ -110,6 +116,7 @@ class SosikSpider(scrapy.Spider):
         )
 
     def count(self, key: str, n: int = 1) -> None:
+        """Adds `n` to the crawl stat `key`."""
         self.crawler.stats.inc_value(key, n)
 
     @property
@@ -121,6 +128,9 @@ class SosikSpider(scrapy.Spider):
         return ctx.record if ctx is not None else self._own_record
 
     def record_error(self, kind: str, url: str, reason: str) -> None:
+        """Counts `<kind>/error`, logs it (a fetch error at INFO, a parse error at WARNING) and
+        names the URL in the run record.
+        """
         self.count(f"{kind}/error")
         # A fetch failure is a fact about the network or the site; the summary and the run
         # record name it, so the live log keeps it at INFO. A parse error is ours: WARNING.
@@ -129,6 +139,9 @@ class SosikSpider(scrapy.Spider):
         self.run_record.add(kind, url, reason)
 
     def errback(self, failure: Any) -> None:
+        """A failed request as a fetch error of its original URL: "HTTP <status>" when the site
+        answered, else the failure's message.
+        """
         request = failure.request
         url = request.meta.get("replay_original", request.url)
         reason = failure.getErrorMessage() or failure.type.__name__
@@ -202,6 +215,9 @@ class SosikSpider(scrapy.Spider):
         return result, self.links_seen.add_new(result.links)
 
     def article_request(self, url: str, aliases: list[str] | None = None) -> scrapy.Request:
+        """The request for an article, ahead of further list/search pages; `aliases` are other
+        addresses of it to record.
+        """
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -217,6 +233,9 @@ class SosikSpider(scrapy.Spider):
     def parse_article(
         self, response: Response, aliases: list[str] | None = None
     ) -> Iterator[ArticleItem]:
+        """The article item for a page, with the page's other addresses (as requested, redirected,
+        aliases) in `urls`; a not-article or parse error is recorded and yields nothing.
+        """
         page = self.page_of(response)
         self.count("pages/article")
         try:
@@ -256,6 +275,7 @@ class SearchSpider(SosikSpider):
 
     @classmethod
     def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider arguments from `sosik crawl`'s options; ValueError without --query."""
         if not args.query:
             raise ValueError(f"{cls.name} needs --query")
         return {"query": args.query, "sort": args.sort}
@@ -267,14 +287,19 @@ class SearchSpider(SosikSpider):
         self.query = query
 
     def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        """The portal's result page URL for the query (dates in KST, None: no bound); each portal's
+        spider defines it.
+        """
         raise NotImplementedError
 
     async def start(self) -> Any:
+        """The first result page of the query."""
         yield self.search_request(1, self.since, self.until)
 
     def search_request(
         self, page: int, since: date | None = None, until: date | None = None
     ) -> scrapy.Request:
+        """The request for result page `page` within the dates."""
         return scrapy.Request(
             self.search_url(page, since, until),
             callback=self.parse_search,
@@ -287,6 +312,7 @@ class SearchSpider(SosikSpider):
         return True
 
     def follow_url(self, hit: SearchHit) -> str:
+        """Which address of a hit to fetch its article from: the hit's own link here."""
         return hit.url
 
     def stop_paging(self, result: SearchPage) -> bool:
@@ -302,6 +328,9 @@ class SearchSpider(SosikSpider):
     def parse_search(
         self, response: Response, page: int, since: date | None = None, until: date | None = None
     ) -> Iterator[Any]:
+        """A result page's hits and the requests that follow from it (articles, next page); nothing
+        when the page could not be read.
+        """
         result = self.search_page(response)
         if result is None:
             return

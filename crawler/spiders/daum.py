@@ -26,6 +26,9 @@ def search_url(
     since: date | None = None,
     until: date | None = None,
 ) -> str:
+    """Daum's news search URL, newest or most relevant first; `since`/`until` become a whole-day
+    window (00:00:00 to 23:59:59) of Daum's own.
+    """
     params: dict[str, Any] = {
         "w": "news",
         "q": query,
@@ -44,10 +47,13 @@ def search_url(
 
 
 class DaumSpider(SearchSpider):
+    """Daum news search (`scrapy crawl daum -a query=…`), paged up to MAX_PAGE."""
+
     name = "daum"
     portal = "daum"
     page_size = PAGE_SIZE
     max_page = MAX_PAGE
 
     def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        """Daum's search URL for this query and sort, within the dates given."""
         return search_url(self.query, page, self.sort, since, until)

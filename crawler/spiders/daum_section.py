@@ -107,11 +107,16 @@ def keep_day(next_url: str, start_url: str) -> str:
 
 
 class DaumSectionSpider(ListSpider):
+    """A Daum news, entertainment or sports list (see the module), one list URL per day asked for."""
+
     name = "daum_section"
     portal = "daum"
 
     @classmethod
     def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider arguments from `sosik crawl`'s options; ValueError for a missing or unknown
+        --section.
+        """
         if not args.section:
             raise ValueError(
                 "daum_section needs --section (a Daum list URL, or 영화, 사회, 야구, …)"
@@ -148,6 +153,9 @@ class DaumSectionSpider(ListSpider):
         self.section = section
 
     def list_request(self, url: str, page: int) -> scrapy.Request:
+        """A list request; the sports JSON API gets the Referer and Accept headers the site's own
+        script sends.
+        """
         request = super().list_request(url, page)
         if urlsplit(url).path.endswith(".json"):
             # what the site's own script sends with its XHR
@@ -156,4 +164,5 @@ class DaumSectionSpider(ListSpider):
         return request
 
     def next_list_request(self, response: Response, next_url: str, page: int) -> scrapy.Request:
+        """The next page, kept on the day of the page it follows (a pager link can drop the date)."""
         return self.list_request(keep_day(next_url, response.url), page)

@@ -22,11 +22,16 @@ MAX_PAGES = 500
 
 
 class ListSpider(SosikSpider):
+    """Every article linked from the given list pages (`-a url=…`, comma-separated), following their
+    pagers.
+    """
+
     name = "list"
     portal = "list"
 
     @classmethod
     def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider arguments from `sosik crawl`'s options; ValueError without --url."""
         if not args.url:
             raise ValueError("list needs --url (a section list page; repeat for several)")
         return {"url": ",".join(args.url)}
@@ -39,15 +44,20 @@ class ListSpider(SosikSpider):
         self.urls = [u.strip() for u in url.split(",") if u.strip()]
 
     async def start(self) -> Any:
+        """The first page of each list URL."""
         for url in self.urls:
             yield self.list_request(url, 1)
 
     def list_request(self, url: str, page: int) -> scrapy.Request:
+        """The request for page `page` of a list."""
         return scrapy.Request(
             url, callback=self.parse_list, errback=self.errback, cb_kwargs={"page": page}
         )
 
     def parse_list(self, response: Response, page: int) -> Iterator[Any]:
+        """Requests for the list's articles not seen yet, and for its next page while the page
+        brought new links, up to `pages` (else MAX_PAGES).
+        """
         parsed = self.list_page(response)
         if parsed is None:
             return

@@ -108,6 +108,8 @@ def start_of(url: str) -> int | None:
 
 
 class NaverSpider(SearchSpider):
+    """Naver News keyword search (see the module): the first page, then the loader's blocks."""
+
     name = "naver"
     portal = "naver"
     page_size = PAGE_SIZE
@@ -119,9 +121,13 @@ class NaverSpider(SearchSpider):
         self.last_block: dict[tuple[date | None, date | None], frozenset[str]] = {}
 
     def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        """Naver's search URL for this query and sort, within the dates given."""
         return search_url(self.query, page, self.sort, since, until)
 
     def follow_url(self, hit: SearchHit) -> str:
+        """The hit's Naver copy when it has one (a layout parsed exactly), else the publisher's
+        original.
+        """
         # The Naver copy has one layout we parse exactly; the original is the fallback.
         return hit.portal_url or hit.url
 
@@ -129,6 +135,9 @@ class NaverSpider(SearchSpider):
     def block_request(
         self, url: str, page: int, since: date | None, until: date | None, attempt: int = 0
     ) -> scrapy.Request:
+        """An XHR request for a further block at a loader URL, with the headers the page's script
+        sends; a repeat (`attempt` > 0) bypasses the dupe filter.
+        """
         return scrapy.Request(
             url,
             callback=self.parse_block,
@@ -173,6 +182,9 @@ class NaverSpider(SearchSpider):
     def search_results(
         self, result: SearchPage, page: int, since: date | None, until: date | None
     ) -> Iterator[Any]:
+        """Like the base, after noting a changed result cap and checking the results' dates against
+        the window.
+        """
         if result.result_cap and result.result_cap != self.result_cap:
             self.logger.warning(
                 "Naver states a cap of %d results (was %d)", result.result_cap, self.result_cap
@@ -182,6 +194,9 @@ class NaverSpider(SearchSpider):
         yield from super().search_results(result, page, since, until)
 
     def search_page(self, response: Response) -> SearchPage | None:
+        """Like the base; a disagreement between the markup and the renderer's data is counted as
+        drift and warned about.
+        """
         result = super().search_page(response)
         for note in result.drift if result is not None else ():
             # The markup and the renderer's data read differently: a layout change under way.
@@ -225,6 +240,9 @@ class NaverSpider(SearchSpider):
     def next_pages(
         self, page: int, since: date | None, until: date | None, result: SearchPage
     ) -> Iterator[scrapy.Request]:
+        """The next block at the loader URL the answer gave; past the result cap, the date window
+        split in two; nothing when Naver repeats the previous block.
+        """
         window = (since, until)
         urls = frozenset(h.url for h in result.hits)
         if urls and urls <= self.last_block.get(window, frozenset()):

@@ -82,11 +82,16 @@ def day_url(sid1: int, day: date, sid2: str | None = None) -> str:
 
 
 class NaverSectionSpider(SosikSpider):
+    """Naver news by section (100..105 or its Korean name), one feed per day asked for, the legacy
+    list as fallback (see the module).
+    """
+
     name = "naver_section"
     portal = "naver"
 
     @classmethod
     def cli_arguments(cls, args: Any) -> dict[str, Any]:
+        """The spider arguments from `sosik crawl`'s options; ValueError without --section."""
         if not args.section:
             raise ValueError("naver_section needs --section (100..105 or 정치, 경제, …)")
         out: dict[str, Any] = {"section": args.section}
@@ -129,6 +134,9 @@ class NaverSectionSpider(SosikSpider):
             self.days = [None]  # today's feed
 
     async def start(self) -> Any:
+        """Each day's first request: the legacy list, or the section feed (today's section page when
+        no day is given).
+        """
         for day in self.days:
             if self.layout == "legacy":
                 yield self.list_request(day, 1)
@@ -170,6 +178,7 @@ class NaverSectionSpider(SosikSpider):
 
     # -- the legacy lists --------------------------------------------------------------------
     def list_request(self, day: date | None, page: int) -> scrapy.Request:
+        """The request for page `page` of a day's legacy list (None: today's)."""
         return scrapy.Request(
             list_url(self.sid1, day, page, self.sid2),
             callback=self.parse_list,
@@ -196,4 +205,5 @@ class NaverSectionSpider(SosikSpider):
             yield self.feed_request(result.next_url, day, page + 1)
 
     def at_limit(self, page: int) -> bool:
+        """True once `page` reached `pages` (0: no limit)."""
         return bool(self.max_pages and page >= self.max_pages)

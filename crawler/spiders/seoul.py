@@ -21,6 +21,7 @@ PAGE_SIZE = 20
 
 
 def search_url(query: str, page: int) -> str:
+    """Seoul Shinmun's search URL for `query`; page 1 carries no page parameter."""
     params: dict[str, Any] = {"keyword": query}
     if page > 1:
         params["page"] = page
@@ -28,20 +29,27 @@ def search_url(query: str, page: int) -> str:
 
 
 class SeoulSpider(SearchSpider):
+    """Seoul Shinmun's own news search (see the module): dates are checked on the results."""
+
     name = "seoul"
     portal = "seoul"
     page_size = PAGE_SIZE
 
     def search_url(self, page: int, since: date | None, until: date | None) -> str:
+        """The search URL for the query; the dates are ignored (the site takes no date filter; see
+        `keep`).
+        """
         return search_url(self.query, page)  # the site takes no date filter
 
     def keep(self, hit: SearchHit) -> bool:
+        """Keeps a hit dated within since..until (KST days); a hit without a date is kept."""
         day = hit.published_at.date() if hit.published_at else None
         if day is None:
             return True
         return not (self.since and day < self.since) and not (self.until and day > self.until)
 
     def stop_paging(self, result: SearchPage) -> bool:
+        """Stops once every hit on the page is older than `since` (results are newest first)."""
         # newest first: once a whole page is older than `since`, every later page is too
         return bool(self.since and result.hits) and all(
             h.published_at is not None and h.published_at.date() < self.since for h in result.hits

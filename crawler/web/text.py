@@ -112,4 +112,5 @@ def _words(old: str, new: str) -> list[Piece]:
 
 
 def changed(pieces: list[list[Piece]]) -> bool:
+    """True when any piece of the diff is added or removed (the two texts differ)."""
     return any(p.change != "same" for para in pieces for p in para)
