@@ -38,10 +38,12 @@ def whole_number(text: str, minimum: int = 0, zero: str = "") -> int:
 
 
 def pages(text: str) -> int:
+    """A --pages value: a whole number, 0 meaning every page; ValueError otherwise."""
     return whole_number(text, 0, "every page")
 
 
 def positive(text: str) -> int:
+    """A whole number of at least 1; ValueError otherwise."""
     return whole_number(text, 1)
 
 

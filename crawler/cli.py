@@ -20,6 +20,7 @@ from crawler.errors import ArgumentParser, guard_logging, run_guarded
 
 # -- main --------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    """The `sosik` parser, with the subcommand of every module in crawler.commands."""
     p = ArgumentParser(prog="sosik", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 

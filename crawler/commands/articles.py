@@ -36,6 +36,9 @@ def add_filters(p: argparse.ArgumentParser) -> None:
 
 
 def filters(args: argparse.Namespace) -> dict[str, Any]:
+    """The search filters common to `sosik articles` and `sosik export` (dates, portal, publisher,
+    section), as db.search takes them.
+    """
     return {
         "since": args.since,
         "until": args.until,
@@ -46,6 +49,7 @@ def filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik articles`'s arguments."""
     p = sub.add_parser("articles", help="stored articles as a table: newest, or searched")
     add_filters(p)
     p.add_argument("--limit", "-n", type=flag_type(positive), default=20, help="rows (max 200)")
@@ -56,6 +60,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Prints one page of stored articles (newest, or matching the query) as a table, with how to
+    get the next page; UsageError for a --limit above MAX_LIMIT or a negative --offset.
+    """
     from crawler.errors import UsageError
     from db.connection import connect, database_url
     from db.search import MAX_LIMIT, find

@@ -218,6 +218,9 @@ class Report:
 
     @property
     def fetched(self) -> bool:
+        """True when the page answered (any HTTP status), False for a network error or a skipped
+        page.
+        """
         return self.status.isdigit()
 
 
@@ -268,6 +271,9 @@ def parse_set(raw: list[dict[str, Any]], where: str = "page set") -> list[Entry]
 
 
 def load_set(path: str | Path) -> list[Entry]:
+    """The page set in a TOML file (`[[page]]` tables); CanaryError when it is unreadable or
+    malformed.
+    """
     raw = read_toml(Path(path), CanaryError, "page set")
     return parse_set(raw.get("page", []), str(path))
 
@@ -341,11 +347,15 @@ class CanarySpider(SosikSpider):
         self.reports: dict[str, Report] = {}
 
     async def start(self) -> Any:
+        """The set's pages that have a URL of their own; the others follow their parent page."""
         for e in self.entries:
             if e.url:
                 yield self.request(e, e.url, None)
 
     def request(self, entry: Entry, url: str, parent: str | None) -> scrapy.Request:
+        """The request for a page of the set, every HTTP status handed to `read`; a page followed
+        from another gets it as Referer (and the XHR headers when the entry says xhr).
+        """
         headers = xhr_headers(parent) if entry.xhr and parent else None
         if headers is None and parent:
             headers = {"Referer": parent}
@@ -360,6 +370,9 @@ class CanarySpider(SosikSpider):
         )
 
     def read(self, response: Response, entry: Entry) -> Any:
+        """Reports what the page read (a non-2xx answer: its status only), then requests the pages
+        that follow from it.
+        """
         page = self.page_of(response)
         if 200 <= response.status < 300:
             report = evaluate(entry, response.status, page)
@@ -369,6 +382,7 @@ class CanarySpider(SosikSpider):
         yield from self.children(entry, report, response.url)
 
     def failed(self, failure: Any) -> Any:
+        """Reports a page that could not be fetched, with the error; its followers are skipped."""
         entry = failure.request.cb_kwargs["entry"]
         url = failure.request.meta.get("replay_original", failure.request.url)
         report = Report(entry.name, url, f"error: {failure.getErrorMessage() or 'failed'}")
@@ -376,6 +390,9 @@ class CanarySpider(SosikSpider):
         yield from self.children(entry, report, url)
 
     def children(self, parent: Entry, report: Report, url: str) -> Any:
+        """Requests for the pages that follow `parent` (its next or first link); a missing link
+        marks them skipped, with the reason.
+        """
         for e in self.entries:
             if e.after != parent.name:
                 continue
@@ -423,6 +440,9 @@ def updated_state(state: dict, reports: dict[str, Report], now: datetime) -> dic
 
 
 def read_state(path: Path | None) -> dict:
+    """What the last canary run read per page; {} without a state file or when it is not JSON
+    (logged).
+    """
     if path is None or not path.exists():
         return {}
     try:
@@ -433,6 +453,7 @@ def read_state(path: Path | None) -> dict:
 
 
 def write_state(path: Path, state: dict) -> None:
+    """Writes the state atomically (a temporary file, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1), "utf-8")
@@ -440,6 +461,9 @@ def write_state(path: Path, state: dict) -> None:
 
 
 def print_table(entries: list[Entry], reports: dict[str, Report], out: Any) -> None:
+    """One line per page: status, parser, count and field shares, up to three notes, and why a page
+    was not fetched.
+    """
     out.write(f"{'page':<26} {'status':<7} {'parser':<22} {'count':>5}  fields\n")
     for e in entries:
         r = reports.get(e.name) or Report(e.name, e.url, "skipped")
@@ -456,10 +480,14 @@ def print_table(entries: list[Entry], reports: dict[str, Report], out: Any) -> N
 
 # -- the command -------------------------------------------------------------------------------
 def default_state() -> Path:
+    """Where the canary keeps what it read: $SOSIK_HOME (default .sosik)/canary.json."""
     return Path(os.environ.get("SOSIK_HOME") or ".sosik").expanduser() / "canary.json"
 
 
 def run_canary(args: argparse.Namespace) -> int:
+    """Fetches the page set (or the saved pages with --replay) and compares with the last state; the
+    exit code says ok, nothing fetched, or a page reading less than before.
+    """
     from crawler.commands.crawl import crawl_settings
     from crawler.errors import UsageError
 
@@ -520,6 +548,7 @@ def _fetch(settings: Any, entries: list[Entry]) -> dict[str, Report]:
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik canary`'s arguments."""
     c = sub.add_parser(
         "canary",
         help="fetch a few live pages per portal; exit 2 when one reads nothing it read before",

@@ -18,6 +18,9 @@ from crawler.errors import UsageError
 
 
 def crawl_settings(args: argparse.Namespace) -> Any:
+    """The Scrapy settings of a `sosik crawl`: the project's, --log-level, checked -s overrides and
+    the environment; no politeness delays against a replay server.
+    """
     from scrapy.settings import Settings
 
     from crawler.arguments import check_overrides
@@ -65,6 +68,10 @@ def spider_args(args: argparse.Namespace, spider: str) -> dict[str, Any]:
 
 
 def run_crawl(args: argparse.Namespace) -> int:
+    """Runs `sosik crawl`: one spider, or every search spider under one run record for `all`;
+    against a replay server (with --faults) when asked, on the shared Redis frontier when the
+    settings say distributed; the exit code of the run's verdict.
+    """
     from crawler.arguments import check_spider_args
     from crawler.launch import finish, prepare_database
     from crawler.report import merge_runs
@@ -137,6 +144,9 @@ def run_crawl(args: argparse.Namespace) -> int:
 
 
 def spider_class(name: str) -> type:
+    """The spider class registered under `name` in the project's settings (KeyError for an unknown
+    one).
+    """
     from scrapy.settings import Settings
     from scrapy.spiderloader import SpiderLoader
 

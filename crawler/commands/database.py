@@ -24,6 +24,7 @@ from crawler.errors import UsageError
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs `sosik db status`, `stop` or `flush-spill`."""
     return {"status": status, "stop": stop, "flush-spill": flush_spill}[args.action](args)
 
 
@@ -34,6 +35,9 @@ def _external() -> str | None:
 
 
 def status(args: argparse.Namespace) -> int:
+    """Prints where the database is (DATABASE_URL or the embedded server), its schema revision,
+    running crawls and waiting spill files; 1 when no database answered.
+    """
     from db.connection import EMBEDDED_DBNAME, describe, embedded_status, sosik_home, with_dbname
 
     out = sys.stdout
@@ -130,6 +134,9 @@ def _lines(path: Any) -> int:
 
 
 def stop(args: argparse.Namespace) -> int:
+    """Stops the embedded PostgreSQL server if it runs; CommandError when DATABASE_URL points
+    elsewhere.
+    """
     from db.connection import embedded_status, stop_embedded
 
     if _external():
@@ -145,6 +152,9 @@ def stop(args: argparse.Namespace) -> int:
 
 
 def flush_spill(args: argparse.Namespace) -> int:
+    """Writes this database's spill files back into it and reports each; 1 when a file could not be
+    written back.
+    """
     from crawler.runrecord import reap_dead_runs
     from db.connection import connect, database_url
     from db.crawl_runs import database_identity
@@ -191,6 +201,9 @@ def flush_spill(args: argparse.Namespace) -> int:
 
 
 def run_db(args: argparse.Namespace) -> int:
+    """Runs a `sosik db` action (url, upgrade, downgrade, status, stop, flush-spill, reindex);
+    UsageError for an unknown revision or a downgrade without one.
+    """
     from alembic.util import CommandError as AlembicError
 
     from db.connection import database_url

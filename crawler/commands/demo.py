@@ -219,6 +219,7 @@ def crawl_command(step: Step, site: Path | str) -> str:
 
 # -- the command -------------------------------------------------------------------------------
 def add_parser(sub: Any) -> None:
+    """`sosik demo`'s arguments."""
     p = sub.add_parser(
         "demo",
         help="crawl a small made-up news site offline: articles stored, duplicates dropped, "
@@ -228,6 +229,10 @@ def add_parser(sub: Any) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Crawls the bundled made-up news site from a loopback replay server into the configured
+    database and shows the runs and the stored articles; CommandError when the site files are
+    missing.
+    """
     from crawler.middlewares.replay import ReplayServer, load_replay
     from db.connection import ENV_URL, connect, database_url, describe
     from db.crawl_runs import recent_runs

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik enqueue`'s arguments."""
     p = sub.add_parser(
         "enqueue",
         help="start a distributed crawl: one run record, start requests into Redis",
@@ -44,6 +45,9 @@ def crawl_namespace(portal: str, rest: list[str]) -> argparse.Namespace:
 
 
 def run_enqueue(args: argparse.Namespace) -> int:
+    """Starts a distributed crawl from `sosik crawl`'s arguments: one run record, the start requests
+    into Redis; prints the job id.
+    """
     ns = crawl_namespace(args.portal, args.crawl_args)
     if ns.replay:
         raise CommandError(

@@ -42,6 +42,7 @@ PROGRESS_SECONDS = 0.5
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik export`'s arguments."""
     p = sub.add_parser("export", help="articles into a jsonl, csv or parquet file (streamed)")
     p.add_argument("--format", "-f", choices=FORMATS, required=True)
     p.add_argument("--output", "-o", required=True, help="the file (- for stdout: jsonl, csv)")
@@ -51,6 +52,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Streams the matching articles into the file (written to a temporary file, then renamed) or
+    stdout, with a progress line on a TTY.
+    """
     from crawler.errors import UsageError
     from db.connection import connect, database_url
     from db.search import estimate_stream, stream
@@ -99,11 +103,13 @@ def _plain(value: Any) -> Any:
 
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
+    """One JSON object per article and line, Korean text unescaped, timestamps in ISO 8601."""
     for row in rows:
         out.write(json.dumps({c: _plain(row[c]) for c in COLUMNS}, ensure_ascii=False) + "\n")
 
 
 def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> None:
+    """CSV with a header row; list fields one item per line, None as an empty cell."""
     w = csv.writer(out)
     w.writerow(COLUMNS)
     for row in rows:
@@ -128,6 +134,9 @@ def _pyarrow() -> Any:
 
 
 def parquet_schema() -> Any:
+    """The Parquet schema of COLUMNS: id, version and cluster_id as integers, URL and author lists
+    as lists, timestamps in UTC microseconds, the rest text.
+    """
     pa = _pyarrow()
     when = pa.timestamp("us", tz="UTC")
     text, texts = pa.string(), pa.list_(pa.string())
@@ -166,6 +175,9 @@ class Progress:
         self.shown = 0.0
 
     def count(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Passes the rows through, counting them and redrawing the line at most every
+        PROGRESS_SECONDS.
+        """
         for row in rows:
             self.n += 1
             if self.draw:
@@ -188,6 +200,7 @@ class Progress:
         sys.stderr.flush()
 
     def done(self) -> None:
+        """Draws the final count and ends the line (on a TTY only)."""
         if self.draw:
             self._draw(time.monotonic())
             sys.stderr.write("\n")

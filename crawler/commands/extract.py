@@ -14,6 +14,9 @@ from crawler.errors import UsageError
 
 
 def run_extract(args: argparse.Namespace) -> int:
+    """Prints as JSON what a saved page yields (article as the crawl would store it, search or list
+    page); CommandError when it would not parse or be stored.
+    """
     from datetime import datetime
 
     from crawler.commands import CommandError

@@ -24,6 +24,7 @@ BUCKET = 10
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik queue`'s arguments."""
     p = sub.add_parser("queue", help="the distributed frontier: pending, in flight, done, rates")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--failed", action="store_true", help="list failed requests")
@@ -104,6 +105,9 @@ def snapshot(guard: Any, keys: Any) -> dict[str, Any]:
 
 
 def run_queue(args: argparse.Namespace) -> int:
+    """Prints the distributed frontier's state (or --json); CommandError when Redis cannot be
+    reached.
+    """
     from crawler.commands.crawl import crawl_settings
     from crawler.distributed.config import Keys, redis_url, setting
     from crawler.distributed.redisconn import Guard, RedisDown, client
@@ -123,6 +127,9 @@ def run_queue(args: argparse.Namespace) -> int:
 
 
 def write(snap: dict[str, Any], out: Any, failed: bool = False) -> None:
+    """The snapshot as text: per job its frontiers' counts and workers' leases (with `failed`, the
+    failed requests and why), the live workers and each site's request rate against its budget.
+    """
     if not snap["jobs"]:
         out.write("no jobs\n")
     for job in snap["jobs"]:

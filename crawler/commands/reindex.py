@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs the search indexer once (or --follow), reporting progress on a TTY and in --report as
+    JSON lines; SIGINT/SIGTERM stop it cleanly.
+    """
     from crawler.extensions.indexer import IndexStats, json_reporter
     from crawler.extensions.indexer import run as run_indexer
     from db.connection import database_url

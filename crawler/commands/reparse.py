@@ -78,6 +78,9 @@ def reparse(
 
 
 def run(args: argparse.Namespace) -> int:
+    """Re-parses archived pages and prints the counts by outcome; 1 when a page failed to parse or
+    was rejected.
+    """
     from db.connection import connect
     from db.migrate import upgrade
 
@@ -102,6 +105,7 @@ def site_keys() -> list[str]:
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik reparse`'s arguments."""
     p = sub.add_parser("reparse", help="run today's parsers over archived pages (no network)")
     p.add_argument(
         "--portal", choices=site_keys(), help="only pages of this site key (naver, daum, mk, …)"

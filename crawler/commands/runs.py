@@ -53,6 +53,7 @@ def _span(seconds: float) -> str:
 
 
 def who(run: Any) -> str:
+    """The run's spider, with its scheduled job's name when it has one (`spider/job`)."""
     job = (run.args or {}).get("job")
     return f"{run.spider}/{job}" if job else run.spider
 
@@ -69,6 +70,9 @@ def error_count(run: Any) -> int:
 
 
 def run_row(run: Any, now: datetime | None = None) -> tuple[str, ...]:
+    """A run's cells in `sosik runs`: id, who, start (KST), duration, status, pages, stored,
+    dropped, errors.
+    """
     f = figures(run.stats or {})
     return (
         str(run.id),
@@ -145,6 +149,7 @@ def _value(v: Any) -> str:
 
 
 def as_json(run: Any) -> dict[str, Any]:
+    """A run as JSON: its row's figures plus its arguments, stats and error list."""
     return {
         "id": run.id,
         "spider": run.spider,
@@ -175,6 +180,7 @@ def _schema_needed() -> Iterator[None]:
 
 # -- commands ----------------------------------------------------------------------------------
 def add_parser(sub: Any) -> None:
+    """`sosik runs`'s arguments."""
     p = sub.add_parser("runs", help="recent crawl runs; `runs show ID` for one in detail")
     p.add_argument(
         "--limit", "-n", type=flag_type(positive), default=20, help="how many runs (default 20)"
@@ -199,6 +205,7 @@ def _reap(conn: Any) -> None:
 
 
 def list_runs(args: argparse.Namespace) -> int:
+    """Prints the recent runs (dead ones marked killed first) as a table or JSON lines."""
     from db.connection import connect
     from db.crawl_runs import recent_runs
 
@@ -214,6 +221,7 @@ def list_runs(args: argparse.Namespace) -> int:
 
 
 def show_run(args: argparse.Namespace) -> int:
+    """Prints one run in detail (dead ones marked killed first); CommandError for an unknown id."""
     from db.connection import connect
     from db.crawl_runs import get_run
 

@@ -37,6 +37,7 @@ DEFAULT_CONFIG = "schedule.toml"
 
 # -- commands ----------------------------------------------------------------------------------
 def add_parser(sub: Any) -> None:
+    """`sosik schedule`'s arguments (run, once, list)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -106,6 +107,7 @@ def _metrics(url: str) -> Any:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
+    """Runs the foreground scheduler until SIGTERM, with its metrics endpoint when configured."""
     schedule = _setup(args)
     url = _database()
     metrics = _metrics(url)
@@ -119,6 +121,9 @@ def run_scheduler(args: argparse.Namespace) -> int:
 
 
 def run_once(args: argparse.Namespace) -> int:
+    """Runs one job now (or prints its commands with --dry-run); the job's exit code, and a note
+    when another scheduler holds it.
+    """
     schedule = _setup(args)
     job = schedule.job(args.job)
     url = _database()
@@ -143,6 +148,9 @@ def run_once(args: argparse.Namespace) -> int:
 
 
 def list_jobs(args: argparse.Namespace) -> int:
+    """Prints each job with its next time (in the schedule's timezone) and the `sosik` commands it
+    runs.
+    """
     schedule = _setup(args)
     now = datetime.now(KST)
     tz = schedule.timezone

@@ -21,6 +21,7 @@ ENV_READER_URL = "SOSIK_READER_URL"
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik serve`'s arguments."""
     p = sub.add_parser("serve", help="read-only HTTP API and web pages: search, articles, health")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=flag_type(positive), default=8000, help="default 8000")
@@ -49,6 +50,7 @@ def add_parser(sub: Any) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    """Serves the read-only API and pages with uvicorn; the reader database is checked first."""
     import uvicorn
 
     from crawler.web.app import check_reader, create_app

@@ -19,6 +19,7 @@ WIDTH = 88
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik show`'s arguments."""
     p = sub.add_parser("show", help="one article: text, addresses, versions, cluster, search hits")
     p.add_argument("article", metavar="ID|URL", help="an article id or any of its URLs")
     p.add_argument("--json", action="store_true", help="JSON, as GET /articles/{id} gives")
@@ -26,6 +27,9 @@ def add_parser(sub: Any) -> None:
 
 
 def show(args: argparse.Namespace) -> int:
+    """Prints one article found by id or by any of its URLs (as given or canonical), as text or
+    JSON; CommandError when none is stored.
+    """
     from fastapi.encoders import jsonable_encoder
 
     from crawler.commands.runs import _schema_needed

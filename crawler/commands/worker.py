@@ -19,6 +19,7 @@ from crawler.commands import CommandError
 
 
 def add_parser(sub: Any) -> None:
+    """`sosik worker`'s arguments."""
     p = sub.add_parser("worker", help="crawl jobs from the shared Redis frontier until idle")
     p.add_argument(
         "--idle-timeout",
@@ -36,6 +37,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    """Runs a distributed worker until idle (Redis unreachable at start is only a warning: it
+    waits); its exit code.
+    """
     from crawler.commands.crawl import crawl_settings
     from crawler.distributed.config import redis_url
     from crawler.distributed.redisconn import Guard, RedisDown, client
