@@ -45,6 +45,7 @@ class SiteBudget:
         self._local: dict[str, float] = {}  # site -> local monotonic tat (Redis away)
 
     def rate(self, site: str) -> float:
+        """Requests per second allowed to `site`: its own rate, else the default (0: no limit)."""
         return self.rates.get(site, self.default_rate)
 
     def reserve(self, site: str) -> float:
@@ -66,6 +67,7 @@ class SiteBudget:
 
     @property
     def active(self) -> bool:
+        """False when no site has a rate: the budget then never makes a request wait."""
         return self.default_rate > 0 or any(r > 0 for r in self.rates.values())
 
     def held_for(self, site: str) -> float:
@@ -100,7 +102,10 @@ class BudgetMiddleware:
         self.max_wait = max_wait
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy's factory
+    def from_crawler(cls, crawler):
+        """Scrapy's factory: the budget from DISTRIBUTED_SITE_RATE(S) on the Redis at REDIS_URL; a
+        Retry-After hold is capped at RETRYAFTER_MAX_WAIT seconds.
+        """
         s = crawler.settings
         keys = Keys(setting(s, "DISTRIBUTED_KEY_PREFIX"))
         guard = Guard(client(redis_url(s)))
@@ -117,7 +122,11 @@ class BudgetMiddleware:
             s.getfloat("RETRYAFTER_MAX_WAIT", 300.0),
         )
 
-    async def process_request(self, request, spider=None):  # noqa: ANN001, ANN201
+    async def process_request(self, request, spider=None):
+        """Waits for the request's site slot (the one reserved when it left the frontier, or a new
+        one when that went by) and again after a Retry-After hold that came meanwhile; then lets it
+        through.
+        """
         from scrapy.utils.asyncio import sleep
 
         site = site_of(request)
@@ -145,7 +154,10 @@ class BudgetMiddleware:
             wait = self.budget.reserve(site)
         return None
 
-    def process_response(self, request, response, spider=None):  # noqa: ANN001, ANN201
+    def process_response(self, request, response, spider=None):
+        """A 429/503 with Retry-After holds the site for every worker (at most RETRYAFTER_MAX_WAIT
+        seconds); the response passes unchanged.
+        """
         if response.status in (429, 503):
             from crawler.middlewares.retry import retry_after_seconds
 

@@ -80,37 +80,51 @@ class Keys:
     # jobs and workers
     @property
     def job_seq(self) -> str:
+        """Counter that numbers the jobs."""
         return f"{self.prefix}:jobseq"
 
     @property
-    def jobs(self) -> str:  # zset: job id -> created (Redis time)
+    def jobs(self) -> str:
+        """Sorted set: job id -> when it was created (Redis time)."""
         return f"{self.prefix}:jobs"
 
-    def job(self, job: str) -> str:  # hash: run_id, portal, spiders, args, settings, state
+    def job(self, job: str) -> str:
+        """Hash of one job: run_id, portal, spiders, args, settings, state."""
         return f"{self.prefix}:job:{job}"
 
-    def job_stats(self, job: str) -> str:  # hash: rolled-up numeric stats of every worker
+    def job_stats(self, job: str) -> str:
+        """Hash of one job's numeric stats, summed over every worker."""
         return f"{self.prefix}:job:{job}:stats"
 
-    def job_errors(self, job: str) -> str:  # list: JSON errors (kind, url, reason), capped
+    def job_errors(self, job: str) -> str:
+        """List of one job's errors as JSON (kind, url, reason), capped."""
         return f"{self.prefix}:job:{job}:errors"
 
     @property
-    def workers(self) -> str:  # hash: worker id -> JSON (host, pid, started, beat, jobs)
+    def workers(self) -> str:
+        """Hash: worker id -> JSON (host, pid, started, last beat, jobs)."""
         return f"{self.prefix}:workers"
 
     # frontier of one spider in one job
     def frontier(self, job: str, spider: str) -> str:
+        """Prefix of one spider's frontier in one job: its queue, leases, counts, failed entries and
+        fingerprints are keys under it.
+        """
         return f"{self.prefix}:f:{job}:{spider}"
 
-    def links(self, job: str, spider: str) -> str:  # set: list links met (list spiders)
+    def links(self, job: str, spider: str) -> str:
+        """Set of the list links met by one spider of one job (digests), shared by its workers."""
         return f"{self.frontier(job, spider)}:links"
 
     # sites (global: one budget per site whatever the job)
     @property
     def site_prefix(self) -> str:
+        """Prefix of the per-site keys (slots, Retry-After holds): one budget per site, whatever the
+        job.
+        """
         return f"{self.prefix}:site"
 
     @property
-    def rates(self) -> str:  # hash: host -> requests/s ("*" = default)
+    def rates(self) -> str:
+        """Hash: host -> requests per second ("*" = the default)."""
         return f"{self.prefix}:rates"

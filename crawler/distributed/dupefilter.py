@@ -39,6 +39,7 @@ class RotatingDupeFilter(RFPDupeFilter):
         self.fingerprinter = fingerprinter
 
     def request_fingerprint(self, request: Any) -> bytes:  # type: ignore[override]
+        """Scrapy's request fingerprint, cut to FINGERPRINT_BYTES (16) to keep Redis small."""
         return self.fingerprinter.fingerprint(request)[:FINGERPRINT_BYTES]
 
     def request_seen(self, request: Any) -> bool:
@@ -53,5 +54,6 @@ class RotatingDupeFilter(RFPDupeFilter):
         """Keep the fingerprints: other workers share them (scrapy-redis deletes them here)."""
 
     def clear(self) -> None:
+        """Deletes every fingerprint generation of this frontier (all workers lose them)."""
         for key in self.server.scan_iter(match=f"{self.key}:*"):
             self.server.delete(key)

@@ -89,6 +89,9 @@ class Frontier:
     def push_args(
         self, payload: str, url: str, site: str, priority: int, fingerprint: bytes | None
     ) -> list[Any]:
+        """The PUSH script's arguments for one request (a duplicate fingerprint makes it a no-op);
+        for push and push_many.
+        """
         return [
             self.base,
             fingerprint or b"",
@@ -181,6 +184,7 @@ class Frontier:
 
     # -- looking -----------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
+        """The frontier's counters (pending, done, failed, reclaimed, …) as stored in Redis."""
         raw = self.guard.call(self.guard.redis.hgetall, f"{self.base}:counts")
         return {_text(k): int(v) for k, v in raw.items()}
 
@@ -194,6 +198,7 @@ class Frontier:
         return out
 
     def failed(self) -> list[dict[str, Any]]:
+        """The entries moved to failed (JSON: url, reason, …), in id order."""
         raw = self.guard.call(self.guard.redis.hgetall, f"{self.base}:failed")
         return [json.loads(_text(v)) for _, v in sorted(raw.items(), key=lambda kv: int(kv[0]))]
 
@@ -224,11 +229,13 @@ class ReliableQueue(Base):
         return self.frontier.counts().get("pending", 0)
 
     def encode(self, request: Any) -> str:
+        """The request as JSON for the frontier, without this worker's own meta (lease, slot)."""
         data = dict(request.to_dict(spider=self.spider))
         data["meta"] = {k: v for k, v in data["meta"].items() if k not in OWN_META}
         return self.serializer.dumps(data)
 
     def push(self, request: Any, fingerprint: bytes | None = None) -> int:
+        """Queues the request; its frontier id, or 0 when its fingerprint was seen."""
         return self.frontier.push(
             self.encode(request), request.url, site_of(request), request.priority, fingerprint
         )
@@ -250,7 +257,7 @@ class ReliableQueue(Base):
             for entry in entries:
                 try:
                     request = self._decode_request(entry.payload)
-                except Exception as e:  # noqa: BLE001 - an unreadable entry fails alone, named
+                except Exception as e:  # an unreadable entry fails alone, named
                     self.frontier.fail(entry.id, f"unreadable request: {e}")
                     self.unreadable += 1
                     continue

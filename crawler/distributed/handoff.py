@@ -55,6 +55,7 @@ def close_run(
 
 
 def get_run(database_url: str | None, run_id: int) -> Any:
+    """The job's `crawl_runs` row in the database at `database_url`; None when there is none."""
     from db.connection import connect
     from db.crawl_runs import get_run as _get_run
 
@@ -92,14 +93,17 @@ class Durability:
         self.store: Any = None
 
     def open(self) -> None:
+        """Finds the crawler's StorePipeline (None when it has none: nothing to wait for)."""
         from pipelines.store import StorePipeline
 
         self.store = self.crawler.get_item_pipeline(StorePipeline)
 
     def handed(self) -> int:
+        """Items handed to the store so far (0 without a store)."""
         return self.store.watermark.handed if self.store is not None else 0
 
     def durable(self) -> int:
+        """Every item numbered up to this one is committed or finally refused (0 without a store)."""
         return self.store.watermark.durable if self.store is not None else 0
 
     def settling(self) -> bool:
@@ -107,6 +111,7 @@ class Durability:
         return self.store is not None and self.store.unsettled_in_memory() > 0
 
     def write_soon(self) -> None:
+        """Asks the store to write its buffer now rather than at the next flush."""
         if self.store is not None:
             self.store.write_soon()
 
@@ -140,4 +145,7 @@ class ErrorFeed:
         return counts
 
     def sent(self, counts: dict[tuple[str, str], int]) -> None:
+        """Remembers how many URLs of each (kind, reason) went to the job's list, once its
+        transaction went through.
+        """
         self._sent.update(counts)

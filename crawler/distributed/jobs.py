@@ -39,6 +39,10 @@ NOT_SUMMED = ("elapsed_time_seconds", "memusage/", "start_time", "finish_time")
 
 @dataclass(slots=True)
 class Job:
+    """A distributed crawl: its run record, portal, spiders with their arguments and settings, state
+    (seeding, active, done) and Redis times.
+    """
+
     id: str
     run_id: int
     portal: str
@@ -59,6 +63,7 @@ class JobBoard:
         self._finish = guard.redis.register_script(scripts.FINISH)
 
     def redis_time(self) -> float:
+        """Redis's clock in seconds: one clock for every worker's timestamps."""
         sec, usec = self.guard.call(self.guard.redis.time)
         return sec + usec / 1e6
 
@@ -70,6 +75,9 @@ class JobBoard:
         args: dict[str, dict[str, Any]],
         settings: dict[str, str],
     ) -> Job:
+        """Writes a new job, numbered from the job counter, in state seeding (not listed until
+        `activate`).
+        """
         r = self.guard.redis
         ident = str(self.guard.call(r.incr, self.keys.job_seq))
         now = self.redis_time()
@@ -87,6 +95,7 @@ class JobBoard:
         return job
 
     def activate(self, job: Job) -> None:
+        """Lists the seeded job for workers (state active), in one transaction."""
         r = self.guard.redis
         pipe = r.pipeline(transaction=True)
         pipe.hset(self.keys.job(job.id), "state", "active")
@@ -96,6 +105,7 @@ class JobBoard:
 
     # -- finding -------------------------------------------------------------------------------
     def get(self, ident: str) -> Job | None:
+        """The job with this id; None when Redis has no such job (or it expired)."""
         raw = self.guard.call(self.guard.redis.hgetall, self.keys.job(ident))
         if not raw:
             return None
@@ -125,9 +135,11 @@ class JobBoard:
         return jobs
 
     def active(self) -> list[Job]:
+        """The jobs workers should crawl now."""
         return [j for j in self.all() if j.state == "active"]
 
     def bases(self, job: Job) -> list[str]:
+        """The frontier key prefix of each of the job's spiders."""
         return [self.keys.frontier(job.id, s) for s in job.spiders]
 
     # -- finishing -----------------------------------------------------------------------------
@@ -186,6 +198,9 @@ class JobBoard:
         return stats, record
 
     def mark_done(self, job: Job, settings: Any) -> None:
+        """Marks the job done; its keys and the frontiers' counts expire after DISTRIBUTED_DONE_TTL
+        seconds, the rest of the frontiers goes now.
+        """
         r = self.guard.redis
         ttl = int(setting(settings, "DISTRIBUTED_DONE_TTL"))
         pipe = r.pipeline(transaction=True)

@@ -68,6 +68,7 @@ class Guard:
 
     @property
     def down(self) -> bool:
+        """True while Redis is away (since the first failed call, until one succeeds)."""
         return self.down_since is not None
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

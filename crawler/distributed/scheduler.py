@@ -85,6 +85,9 @@ class RedisLinks:
         self.local = LinkMemory()  # while Redis is away: this worker's own memory
 
     def add_new(self, urls: list[str]) -> list[str]:
+        """The links not met before by any worker of the job (one round trip); while Redis is away,
+        this worker's own memory decides.
+        """
         from crawler.domain.keys import digest64
 
         if not urls:
@@ -155,7 +158,10 @@ class FrontierScheduler(Scheduler):
         self._waiting_since: float | None = None  # finished ids waiting for the store
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy's factory
+    def from_crawler(cls, crawler):
+        """Scrapy's factory: the frontier and dupefilter of this worker's job (ValueError without
+        SOSIK_DISTRIBUTED_JOB, which `sosik worker` sets), Redis outages counted in the stats.
+        """
         s = crawler.settings
         job = s.get(JOB_SETTING)
         if not job:
@@ -179,6 +185,9 @@ class FrontierScheduler(Scheduler):
 
     # -- Scrapy's scheduler interface ----------------------------------------------------------
     def open(self, spider: Any) -> None:
+        """Opens the frontier queue, shares the list links through Redis, and starts the loop that
+        polls, acknowledges and renews leases.
+        """
         from twisted.internet import task
 
         self.spider = spider
@@ -236,6 +245,10 @@ class FrontierScheduler(Scheduler):
             logger.exception("job %s: finishing its run record failed; another worker retries")
 
     def enqueue_request(self, request: Any) -> bool:
+        """A continuation of a request this worker holds (retry, redirect) stays here under its
+        lease; a new one is pushed to the frontier (batched), for any worker. False for a filtered
+        redirect.
+        """
         token = request.meta.get(META_TOKEN)
         if token is not None and token in self.held:
             # a request continuing one this worker holds (a retry, a redirect, the replay
@@ -261,6 +274,9 @@ class FrontierScheduler(Scheduler):
         return True
 
     def next_request(self) -> Any:
+        """The next held request for the engine, taking more from the frontier when none is ready;
+        None when there is none.
+        """
         self._reap()
         if not self.ready and not self.draining:
             self._fill()
@@ -275,6 +291,9 @@ class FrontierScheduler(Scheduler):
         return request
 
     def has_pending_requests(self) -> bool:
+        """True while requests are ready for the engine or waiting to be pushed; the frontier's are
+        not counted (the spider_idle handler keeps the spider open for those).
+        """
         return bool(self.ready or self.outbox)
 
     def __len__(self) -> int:

@@ -36,6 +36,9 @@ class NoStartMiddleware:
     """Spider middleware: a worker's spider does not run its own `start()`."""
 
     async def process_start(self, start: Any) -> Any:
+        """Drops the spider's own start requests: the job's were queued in the frontier when it was
+        enqueued.
+        """
         aclose = getattr(start, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -92,6 +95,9 @@ class Worker:
 
     # -- running ---------------------------------------------------------------------------------
     def run(self) -> int:
+        """Runs the reactor, starting a crawler per job and spider with pending work, until a signal
+        or the idle timeout; the exit code.
+        """
         from scrapy.crawler import CrawlerProcess
         from scrapy.utils.reactor import install_reactor
 
@@ -146,7 +152,7 @@ class Worker:
 
         try:
             reactor.stop()
-        except Exception:  # noqa: BLE001 - already stopping
+        except Exception:  # already stopping
             pass
 
     # -- looking for work --------------------------------------------------------------------------
