@@ -62,6 +62,9 @@ class ArgumentParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str) -> NoReturn:
+        """Raises UsageError with argparse's message (without its "argument " prefix) instead of
+        printing usage and exiting 2.
+        """
         raise UsageError(message.removeprefix("argument "), prog=self.prog)
 
 
@@ -111,6 +114,7 @@ def describe_failure(e: BaseException) -> tuple[int, str]:
 
 
 def first_line(e: BaseException) -> str:
+    """The exception's message on one line, at most 500 characters (its type's name when empty)."""
     text = " ".join(str(e).split()) if str(e) else type(e).__name__
     return text[:500]
 
@@ -135,6 +139,7 @@ class RedactSecrets(logging.Filter):
     """Masks passwords in a log record (message, arguments and traceback) before it is shown."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrites the record with passwords masked; always keeps it."""
         message = record.getMessage()
         clean = redact(message)
         if clean != message:

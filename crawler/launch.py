@@ -67,6 +67,9 @@ class NetworkErrorsInOneLine(logging.Filter):
         self.handler = handler
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Shortens a network failure to one line, lowers the ECHOES' failure lines to INFO, and
+        keeps only what reaches the handler's level.
+        """
         exc = record.exc_info[1] if record.exc_info else None
         if exc is not None and is_network_error(exc):
             record.msg = f"{record.getMessage()}: {exc}"
@@ -79,6 +82,9 @@ class NetworkErrorsInOneLine(logging.Filter):
 
 
 def is_network_error(exc: BaseException) -> bool:
+    """True when the exception, or one it came from, is a network failure (DNS, refused, timeout,
+    connection lost, no response).
+    """
     from scrapy.exceptions import CannotResolveHostError
     from twisted.internet import error as terr
 

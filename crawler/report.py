@@ -47,6 +47,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
+        """The exit code of `status` (EXIT_CODES; 1 for an unknown one)."""
         return EXIT_CODES.get(self.status, 1)
 
     @property
@@ -55,6 +56,9 @@ class RunSummary:
         return self.record.to_json()
 
     def failures(self) -> list[tuple[str, str, str]]:
+        """The named pages that are failures (kind, URL, reason); notes such as not_article left
+        out.
+        """
         return [e for e in self.record if is_failure(e[0])]
 
 
@@ -96,6 +100,10 @@ def merge_runs(crawlers: list[Any]) -> RunSummary:
 
 
 def print_summary(summary: RunSummary, out: TextIO) -> None:
+    """Prints the crawl's summary: status and run ids, page and store counts, time and pages/s,
+    alarms, failure reasons, items still on disk and the first SHOWN_FAILURES failures with their
+    URLs.
+    """
     stats = summary.stats
     width = max(len(label) for label, _ in SUMMARY_ROWS)
     runs = ", ".join(f"run {i}" for i in summary.run_ids)

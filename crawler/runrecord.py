@@ -36,12 +36,17 @@ STALE_AFTER = 300.0
 
 @dataclass(slots=True)
 class Assessment:
+    """A run's verdict: its status (ok, errors, failed, degraded), drift alarms and, for a failed
+    run, why.
+    """
+
     status: str
     alarms: list[str] = field(default_factory=list)  # layout-drift alarms only
     reason: str | None = None  # why a run failed, when it did
 
     @property
     def exit_code(self) -> int:
+        """The exit code of `status` (EXIT_CODES; 1 for an unknown one)."""
         return EXIT_CODES.get(self.status, 1)
 
 
@@ -58,6 +63,9 @@ class RunRecord:
         self.notes = 0
 
     def add(self, kind: str, url: str, reason: str) -> None:
+        """Names a page under (kind, reason), the reason on one line and cut to MAX_REASON
+        characters; counted as a failure or a note by its kind.
+        """
         reason = " ".join(str(reason).split())[:MAX_REASON]
         self._groups.setdefault((kind, reason), []).append(url)
         if is_failure(kind):
@@ -66,6 +74,7 @@ class RunRecord:
             self.notes += 1
 
     def extend(self, entries: Iterable[tuple[str, str, str]]) -> None:
+        """Adds several (kind, url, reason) entries, as `add` does."""
         for kind, url, reason in entries:
             self.add(kind, url, reason)
 
@@ -150,11 +159,15 @@ def assess(
 
 
 def json_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """The stats made JSON-ready: datetimes (Scrapy's start and finish times) as ISO 8601."""
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in stats.items()}
 
 
 # -- who runs a crawl, and whether it still does ---------------------------------------------
 def this_host() -> str:
+    """This host's name, stored with a running crawl: on this host its pid tells whether it still
+    runs, elsewhere its heartbeat (see is_dead).
+    """
     return socket.gethostname()
 
 

@@ -68,6 +68,9 @@ class SearchHit:
     snippet: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The hit as JSON-ready data (`published_at` in ISO 8601 with its offset), for `sosik
+        extract`.
+        """
         d = asdict(self)
         if d["published_at"] is not None:
             d["published_at"] = d["published_at"].isoformat()
@@ -89,9 +92,11 @@ class SearchPage:
 
     @property
     def total_shown(self) -> int:
+        """How many results this page showed (not the portal's total_count)."""
         return len(self.hits)
 
     def to_json(self) -> dict[str, Any]:
+        """The page as JSON-ready data, hits included, for `sosik extract`."""
         return {
             "query": self.query,
             "portal": self.portal,
@@ -109,4 +114,5 @@ class ListPage:
     next_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The page as JSON-ready data, with the link count, for `sosik extract`."""
         return {"links": self.links, "count": len(self.links), "next_url": self.next_url}

@@ -27,6 +27,8 @@ def is_failure(kind: str) -> bool:
 
 
 class Outcome(StrEnum):
+    """What storing one item did (see the module); its stat keys and summary line come with it."""
+
     INSERTED = "inserted"
     UPDATED = "updated"
     UNCHANGED = "unchanged"

@@ -46,10 +46,14 @@ def naver_ids(url: str) -> tuple[str, str] | None:
 
 
 def naver_article_url(oid: str, aid: str) -> str:
+    """Naver News's own address of an article (n.news.naver.com), from its press (oid) and article
+    (aid) ids.
+    """
     return f"https://n.news.naver.com/mnews/article/{oid}/{aid}"
 
 
 def daum_id(url: str) -> str | None:
+    """The 17-digit article id in a Daum news URL (`/v/<id>`); None for another host or path."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if not (host.endswith("daum.net")):
@@ -115,6 +119,7 @@ def with_params(url: str, **params: object) -> str:
 
 
 def host_of(url: str) -> str:
+    """The URL's host name, lower-cased; "" when it has none."""
     return (urlsplit(url).hostname or "").lower()
 
 

@@ -100,6 +100,7 @@ class Job:
 
     @property
     def when(self) -> str:
+        """When the job runs, as `sosik schedule list` shows it ("cron …" or "every …")."""
         if self.cron:
             return f"cron {self.cron}"
         assert self.every is not None
@@ -107,16 +108,20 @@ class Job:
 
     @property
     def has_window(self) -> bool:
+        """True when the job sets a date window (days, since or until)."""
         return self.days is not None or self.since is not None or self.until is not None
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
+    """The parsed schedule file: its jobs, the timezone their times are in, and where it was read."""
+
     jobs: tuple[Job, ...]
     timezone: tzinfo
     path: Path | None = None
 
     def job(self, name: str) -> Job:
+        """The job with this name; ScheduleError listing the names there are."""
         for j in self.jobs:
             if j.name == name:
                 return j
@@ -135,6 +140,7 @@ class Crawl:
 
     @property
     def key(self) -> str:
+        """The crawl's key across runs: spider and query (or section)."""
         return crawl_key(self.spider, self.query, self.section)
 
 
@@ -161,6 +167,9 @@ def read_toml(path: Path, error: type[ValueError], what: str) -> dict[str, Any]:
 
 
 def parse_schedule(raw: dict[str, Any], path: Path | None = None) -> Schedule:
+    """The schedule from a parsed TOML table (`[[job]]`, `[defaults]`, `timezone`, by default
+    Asia/Seoul); ScheduleError names the file, job and key of any mistake.
+    """
     where = str(path or "schedule")
     unknown = set(raw) - {"job", "defaults", "timezone"}
     if unknown:

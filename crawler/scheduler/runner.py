@@ -45,6 +45,10 @@ RETRY_NAP = 30.0  # after the database could not be reached
 
 @dataclass(slots=True)
 class JobResult:
+    """What running one job did: ran, skipped (another scheduler held it) or stopped, with the worst
+    exit code of its crawls and its duration in seconds.
+    """
+
     job: str
     status: str  # ran, skipped, stopped
     exit_code: int
@@ -91,6 +95,7 @@ class Scheduler:
 
     # -- database ------------------------------------------------------------------------------
     def connection(self) -> Any:
+        """The scheduler's database connection, opened again when it was closed or broken."""
         from db.connection import connect
 
         if self.conn is None or self.conn.closed or self.conn.broken:
@@ -98,6 +103,7 @@ class Scheduler:
         return self.conn
 
     def close(self) -> None:
+        """Closes the database connection if one is open."""
         if self.conn is not None:
             self.conn.close()
             self.conn = None
@@ -129,6 +135,9 @@ class Scheduler:
         }
 
     def commands(self, job: Job, now: datetime) -> list[Crawl]:
+        """The `sosik crawl` commands of the job for today (KST), resuming each from its last
+        successful run when the job says so.
+        """
         return crawl_commands(job, now.astimezone(KST).date(), self.last_successes(job))
 
     # -- running -------------------------------------------------------------------------------
@@ -148,6 +157,9 @@ class Scheduler:
         return results
 
     def run_job(self, job: Job, now: datetime) -> JobResult:
+        """Runs the job's crawls one after another under its database lock; skipped (EX_TEMPFAIL)
+        when another scheduler holds it, cut short on a stop or a lost lock; counted in the metrics.
+        """
         from db.jobs import job_lock
 
         t0 = time.monotonic()
@@ -186,6 +198,9 @@ class Scheduler:
         return result
 
     def run_crawl(self, job: Job, crawl: Crawl) -> int:
+        """Runs one crawl as a child process in its own session (a stop is passed on as SIGTERM);
+        its exit code, 1 when a signal killed it.
+        """
         argv = [*self.command, *crawl.argv]
         logger.info("job %s: sosik %s", job.name, " ".join(crawl.argv))
         self.child = subprocess.Popen(argv, env=self.env, start_new_session=True)
@@ -213,6 +228,7 @@ class Scheduler:
             os.write(2, b"sosik schedule: stopping after the running crawl\n")
 
     def install_signals(self) -> None:
+        """Makes SIGTERM and SIGINT stop the scheduler after the running crawl."""
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
 
@@ -225,6 +241,9 @@ class Scheduler:
         return min(MAX_NAP, max(1.0, (nxt - now).total_seconds()))
 
     def run_forever(self, clock: Callable[[], datetime] | None = None) -> int:
+        """Runs due jobs until a signal, napping until the next is due; a database outage is logged
+        and retried after RETRY_NAP seconds. Returns 0.
+        """
         from db.connection import DatabaseUnavailable
 
         clock = clock or (lambda: datetime.now(KST))
