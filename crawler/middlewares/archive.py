@@ -37,8 +37,9 @@ def charset_of(content_type: bytes | None) -> str | None:
 
 
 class ArchiveMiddleware:
-    """Downloader middleware (SOSIK_ARCHIVE=1): keeps each fetched response's bytes, status, charset
-    and KST fetch time in the database, written in batches of SOSIK_ARCHIVE_BATCH.
+    """Downloader middleware (SOSIK_ARCHIVE=1): keeps each fetched response's bytes, status,
+    charset and KST fetch time in the `pages` table (what `sosik reparse` reads), written in
+    batches of SOSIK_ARCHIVE_BATCH.
     """
 
     def __init__(self, crawler: Any) -> None:
