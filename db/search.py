@@ -400,6 +400,10 @@ def estimate_stream(conn: psycopg.Connection[Any], q: str | None = None, **filte
 # -- the index's upkeep (crawler.extensions.indexer) -------------------------------------------------------
 @dataclass(slots=True, frozen=True)
 class PendingArticle:
+    """An article the indexer has to (re)index: its current version's text, its facets, and
+    `dated_at` (published, else first seen).
+    """
+
     id: int
     version: int
     title: str

@@ -105,6 +105,10 @@ def normalise(text: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Term:
+    """One search term of a segment: its normalised text, where it starts, and whether the analyser
+    found it as a word.
+    """
+
     text: str
     start: int  # character offset in the normalised segment
     word: bool  # an analyser word (True) or a bigram / letter-digit run (False)
@@ -226,6 +230,8 @@ def document_vector(
 # -- queries ------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:
+    """A search box's text as bare words and "quoted phrases", both normalised (see parse_query)."""
+
     words: tuple[str, ...]  # bare words, normalised
     phrases: tuple[str, ...]  # quoted phrases, normalised
 

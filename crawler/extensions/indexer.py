@@ -40,6 +40,10 @@ FULL_PASS_SECONDS = 600.0
 
 @dataclass(slots=True)
 class IndexStats:
+    """What an indexer did so far, reported after each batch (the `--report` JSON lines, the
+    progress line).
+    """
+
     indexed: int = 0  # rows written by this indexer
     skipped: int = 0  # articles that changed version while being cut (indexed later)
     pending: int | None = None  # articles waiting, when last counted
@@ -47,10 +51,17 @@ class IndexStats:
     seconds: float = 0.0  # spent cutting text (CPU-bound work)
 
     def line(self) -> str:
+        """The stats as one JSON line: the `--report` file's format, which SearchIndexExtension
+        reads back.
+        """
         return json.dumps(asdict(self))
 
 
 class Indexer:
+    """Keeps `article_search` in step with the articles (see the module): passes in id order, or
+    following notifications.
+    """
+
     def __init__(
         self,
         url: str,
@@ -99,6 +110,9 @@ class Indexer:
         return self.stats.indexed - before
 
     def count_pending(self, conn: Any) -> None:
+        """Counts the articles still waiting for the index (for this tokenizer version) into
+        `stats.pending`, and reports it.
+        """
         from db.search import index_status
 
         self.stats.pending = index_status(conn, self.tokenizer)[1]
@@ -242,13 +256,18 @@ class SearchIndexExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SearchIndexExtension:
+        """Built with the crawler; NotConfigured when SOSIK_SEARCH_INDEX is off."""
         return cls(crawler)
 
     @property
     def report_path(self) -> str:
+        """Where the child writes its JSON stats lines, in this crawl's temporary directory."""
         return os.path.join(self.dir, "report.jsonl")
 
     def spider_opened(self, spider: Any) -> None:
+        """Starts `sosik db reindex --follow` niced against the owner's database, its output kept
+        for the log; without a DatabaseOwner only a warning.
+        """
         import subprocess
 
         from crawler.extensions.owner import DatabaseOwner
@@ -274,6 +293,10 @@ class SearchIndexExtension:
             self.crawler.stats.set_value("search_index/failed", 1)
 
     async def close(self) -> None:
+        """At the crawl's close, before the database is let go: stops the child, sets
+        `search_index/indexed`, `search_index/failed` for an abnormal end, and
+        `search_index/pending`; removes the temporary directory.
+        """
         import shutil
 
         from db.search import index_status
