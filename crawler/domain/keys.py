@@ -44,6 +44,8 @@ _WS = re.compile(r"\s+")
 MAX_HEADLINE_KEY = 200
 SHINGLE = 3  # characters per SimHash feature: ~1 Korean word; a one-letter edit moves 3 features
 _MASK64 = (1 << 64) - 1
+# For each bit of a byte, most significant first: the byte values that do not have it.
+_WITHOUT_BIT = tuple(bytes(v for v in range(256) if not v & (0x80 >> k)) for k in range(8))
 
 
 def headline_key(title: str | None) -> str | None:
@@ -89,13 +91,17 @@ def simhash64(body: str, *, shingle: int = SHINGLE) -> int:
         features = {text}
     else:
         features = {text[i : i + shingle] for i in range(len(text) - shingle + 1)}
-    digests = b"".join(hashlib.blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features)
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(f.encode("utf-8"), digest_size=8).digest() for f in features])
     n = len(features)
-    # One binary string of all digests; column b of every 64-bit row is bits[b::64].
-    bits = format(int.from_bytes(digests, "big"), f"0{64 * n}b")
+    # Bit b of a 64-bit row (0 = most significant) is bit 7 - b % 8 of its byte b // 8: byte
+    # column j of every row is digests[j::8], and deleting the byte values without the bit
+    # leaves as many bytes as rows that have it.
     value = 0
-    for b in range(64):
-        value = (value << 1) | (2 * bits[b::64].count("1") > n)
+    for j in range(8):
+        column = digests[j::8]
+        for without in _WITHOUT_BIT:
+            value = (value << 1) | (2 * len(column.translate(None, without)) > n)
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
