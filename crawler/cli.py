@@ -1,4 +1,4 @@
-"""The `sosik` command: crawl, extract, db, runs, schedule, reparse.
+"""sosik: crawl Korean news portals into PostgreSQL, and read what was stored.
 
 Each subcommand is a module of crawler/commands/ (its `add_parser`); this module lists them.
 

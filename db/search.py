@@ -415,13 +415,17 @@ class PendingArticle:
     section: str | None
 
 
-# Articles after `after` whose index row is missing, of another version or of other rules.
-PENDING = """
+# The one rule of what waits for the index: an article whose index row is missing, of another
+# version or cut by other rules. The indexer's passes read it, `index_status` counts it.
+NEEDS_INDEX = """
+FROM articles a LEFT JOIN article_search s ON s.article_id = a.id
+WHERE (s.article_id IS NULL OR s.version <> a.version OR s.tokenizer <> %(tokenizer)s)
+"""
+# Those of them after `after`, in id order.
+PENDING = f"""
 SELECT a.id, a.version, a.title, a.subtitle, a.body,
        coalesce(a.published_at, a.first_seen_at) AS dated_at, a.portal, a.publisher, a.section
-FROM articles a LEFT JOIN article_search s ON s.article_id = a.id
-WHERE a.id > %(after)s
-  AND (s.article_id IS NULL OR s.version <> a.version OR s.tokenizer <> %(tokenizer)s)
+{NEEDS_INDEX}  AND a.id > %(after)s
 ORDER BY a.id LIMIT %(limit)s
 """
 PENDING_BY_IDS = PENDING.replace("a.id > %(after)s", "a.id = ANY(%(ids)s)")
@@ -440,12 +444,9 @@ SET version = EXCLUDED.version, tokenizer = EXCLUDED.tokenizer, dated_at = EXCLU
     portal = EXCLUDED.portal, publisher = EXCLUDED.publisher, section = EXCLUDED.section,
     terms = EXCLUDED.terms, indexed_at = now()
 """
-STATUS = """
+STATUS = f"""
 SELECT (SELECT count(*) FROM article_search) AS indexed,
-       (SELECT count(*) FROM articles a
-        WHERE NOT EXISTS (SELECT FROM article_search s
-                          WHERE s.article_id = a.id AND s.version = a.version
-                            AND s.tokenizer = %(tokenizer)s)) AS pending
+       (SELECT count(*) {NEEDS_INDEX}) AS pending
 """
 
 

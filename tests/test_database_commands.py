@@ -1,4 +1,5 @@
-"""Where the embedded server lives, `sosik db status|stop`, and runs whose process is gone."""
+"""Where the embedded server lives, `sosik db status|stop` (the search index's backlog too), and
+runs whose process is gone."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extensions.indexer import LEASE
 from crawler.runrecord import is_dead, process_identity, this_host
+from db.articles import store_articles
 from db.connection import embedded_pgdata, sosik_home
 from db.crawl_runs import get_run, start_run
+from db.locks import Lease
 from db.rows import CrawlRun
+from tests.db.factories import article
 from tests.faults.database import temp_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,6 +61,7 @@ def test_status_and_stop_of_the_embedded_server() -> None:
             assert f"embedded PostgreSQL in {root / 'home' / 'pg'}: running" in running.stdout
             assert "(up to date)" in running.stdout
             assert "crawls      0 running" in running.stdout
+            assert "search      0 indexed, 0 waiting for the index\n" in running.stdout
         finally:
             stopped = sosik("db", "stop", env=env)
         assert stopped.returncode == 0
@@ -72,6 +78,31 @@ def test_stop_refuses_a_server_that_is_not_ours(db_url: str) -> None:
     done = sosik("db", "stop", env={**os.environ, "DATABASE_URL": db_url})
     assert done.returncode == 1
     assert done.stderr.strip().startswith("sosik: DATABASE_URL is set")
+
+
+def test_status_shows_the_search_index_backlog_and_its_indexer(conn, db_url: str) -> None:
+    env = {**os.environ, "DATABASE_URL": db_url}
+    store_articles(conn, [article(n, title=f"환율 기사 {n}") for n in range(1, 6)])
+    before = sosik("db", "status", env=env)
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert "search      0 indexed, 5 waiting for the index: `sosik db reindex`\n" in before.stdout
+    assert "indexer     none holds the lease\n" in before.stdout
+    with Lease(db_url, LEASE) as lease:  # what a running indexer holds
+        assert lease.held
+        during = sosik("db", "status", env=env)
+    assert "search      0 indexed, 5 waiting for the index\n" in during.stdout  # no hint
+    assert f"indexer     {lease.owner} holds the lease since " in during.stdout
+    done = sosik("db", "reindex", env=env)
+    assert done.returncode == 0, done.stderr
+    after = sosik("db", "status", env=env)
+    assert "search      5 indexed, 0 waiting for the index\n" in after.stdout
+    assert "indexer     none holds the lease\n" in after.stdout
+    # a new version of one article is waiting again
+    conn.execute(
+        "UPDATE articles SET version = version + 1 WHERE id = (SELECT min(id) FROM articles)"
+    )
+    again = sosik("db", "status", env=env)
+    assert "search      5 indexed, 1 waiting for the index: `sosik db reindex`\n" in again.stdout
 
 
 def _run(**kw) -> CrawlRun:

@@ -3,7 +3,9 @@ flush-spill, the database as an operator sees it:
 
 - status: which database (DATABASE_URL, or the embedded server and where its data lives, and
   whether it runs; it is never started to answer), the schema revision, running and killed
-  crawls, spill files waiting to be written back. Exit 0 when the database answers, else 1.
+  crawls, the search index's backlog (articles the indexer would index now: the same query)
+  and which indexer holds its lease, spill files waiting to be written back. Exit 0 when the
+  database answers, else 1.
 - stop: stop the embedded server (fast shutdown: nothing committed is lost). DATABASE_URL's
   server is not ours to stop.
 - flush-spill: write back every pending spill file of this database (the items a crawl could
@@ -36,7 +38,8 @@ def _external() -> str | None:
 
 def status(args: argparse.Namespace) -> int:
     """Prints where the database is (DATABASE_URL or the embedded server), its schema revision,
-    running crawls and waiting spill files; 1 when no database answered.
+    running crawls, the search index's backlog and indexer, and waiting spill files; 1 when no
+    database answered.
     """
     from db.connection import EMBEDDED_DBNAME, describe, embedded_status, sosik_home, with_dbname
 
@@ -122,7 +125,30 @@ def _describe_database(url: str, out: Any) -> bool:
     out.write(f"crawls      {len(running)} running{': ' + who if who else ''}\n")
     if killed:
         out.write(f"            marked killed now: {', '.join(map(str, killed))}\n")
+    try:
+        with connect(url) as conn:
+            _search_status(conn, out)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        pass  # no search index in this schema yet
     return True
+
+
+def _search_status(conn: Any, out: Any) -> None:
+    """The search index's backlog, counted by the indexer's own rule, and who indexes it."""
+    from crawler.domain.terms import tokenizer_version
+    from crawler.extensions.indexer import LEASE
+    from db.locks import lease_holder
+    from db.search import index_status
+
+    indexed, pending = index_status(conn, tokenizer_version())
+    holder = lease_holder(conn, LEASE)
+    hint = ": `sosik db reindex`" if pending and holder is None else ""
+    out.write(f"search      {indexed:,} indexed, {pending:,} waiting for the index{hint}\n")
+    if holder is None:
+        out.write("indexer     none holds the lease\n")
+    else:
+        since = holder.acquired_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        out.write(f"indexer     {holder.owner} holds the lease since {since}\n")
 
 
 def _lines(path: Any) -> int:
