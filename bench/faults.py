@@ -26,7 +26,7 @@ import _common
 import faults_db
 
 from tests.faults import distributed, network
-from tests.faults.table import FaultRow, print_table
+from tests.faults.table import FaultRow, report
 
 GROUPS = ("network", "database", "distributed")
 
@@ -51,16 +51,7 @@ def main() -> int:
             table += faults_db.rows()
     if "distributed" not in skip:
         table += distributed.rows(60 if args.quick else 300)
-    print()
-    ok = print_table(table, sys.stdout)
-    print()
-    for r in table:
-        if r.notes:
-            print(f"- {r.fault}: {r.notes}")
-    print(
-        f"\n{len(table)} faults in {time.perf_counter() - t0:.0f}s: "
-        f"{'all passed' if ok else 'FAILED'}"
-    )
+    ok = report(table, sys.stdout, time.perf_counter() - t0)
     return 0 if ok else 1
 
 

@@ -19,7 +19,7 @@ import time
 import _common
 
 from tests.faults import database as faults
-from tests.faults.table import FaultRow, print_table
+from tests.faults.table import FaultRow, report
 
 
 def rows(
@@ -70,16 +70,7 @@ def main() -> int:
     print(f"# bench/faults_db.py — {_common.machine()}")
     t0 = time.perf_counter()
     table = rows(args.articles, args.stories, args.down, args.races)
-    print()
-    ok = print_table(table, sys.stdout)
-    print()
-    for r in table:
-        if r.notes:
-            print(f"- {r.fault}: {r.notes}")
-    print(
-        f"\n{len(table)} faults in {time.perf_counter() - t0:.0f}s: "
-        f"{'all passed' if ok else 'FAILED'}"
-    )
+    ok = report(table, sys.stdout, time.perf_counter() - t0)
     return 0 if ok else 1
 
 

@@ -40,7 +40,7 @@ from crawler.middlewares.replay import FaultPlan, FaultRule, ReplayServer, _stri
 from crawler.parsers import Page
 from tests.corpus import extract_article
 from tests.e2e.replaykit import crawl
-from tests.faults.table import FaultRow, print_table
+from tests.faults.table import FaultRow, report
 
 RETRY_TIMES = 3  # the crawl's RETRY_TIMES (settings.py): 4 attempts in all
 LIST_PAGES = "main/main.naver"  # the site's list pages: never faulted (they hold the links)
@@ -341,10 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="the scenarios whose fault kind is this")
     args = ap.parse_args(argv)
     table = rows(args.full, args.articles, args.seed, args.only)
-    ok = print_table(table, sys.stdout)
-    for r in table:
-        if r.notes:
-            print(f"# {r.fault}: {r.notes}")
+    ok = report(table, sys.stdout)
     return 0 if ok else 1
 
 

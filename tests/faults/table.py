@@ -74,3 +74,18 @@ def print_table(rows: Iterable[FaultRow], out: TextIO) -> bool:
     for row in cells:
         out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + "\n")
     return all(row[-1] == "ok" for row in cells)
+
+
+def report(rows: list[FaultRow], out: TextIO, seconds: float | None = None) -> bool:
+    """What every fault script prints: the table, each row's notes, and (given the run's
+    seconds) the verdict line; True when every row passed."""
+    out.write("\n")
+    ok = print_table(rows, out)
+    out.write("\n")
+    for r in rows:
+        if r.notes:
+            out.write(f"- {r.fault}: {r.notes}\n")
+    if seconds is not None:
+        verdict = "all passed" if ok else "FAILED"
+        out.write(f"\n{len(rows)} faults in {seconds:.0f}s: {verdict}\n")
+    return ok
