@@ -13,7 +13,6 @@ reporters often appear only in the wire dateline. Checked against the saved page
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -456,10 +455,7 @@ _JSON_URL_KEYS = ("contentUrl", "permalink", "url", "link")
 
 
 def _parse_list_json(page: Page) -> ListPage:
-    try:
-        data = json.loads(page.text)
-    except ValueError as e:
-        raise ParseError(page.url, f"Daum list API: not JSON ({e})") from None
+    data = page.json("Daum list API answer")
     result = data.get("result") if isinstance(data, dict) else None
     holder = result if isinstance(result, dict) else data
     items = None

@@ -7,6 +7,7 @@ superset of EUC-KR), and only then decodes with replacement, so one bad byte nev
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -91,6 +92,13 @@ class Page:
         """The codec `text` was decoded with (decodes the body if that has not happened yet)."""
         self.text  # noqa: B018 - decodes once
         return self._cache["encoding"]
+
+    def json(self, what: str) -> Any:
+        """The body read as a JSON answer (an XHR's); ParseError naming `what` when it is not."""
+        try:
+            return json.loads(self.text)
+        except ValueError as e:
+            raise ParseError(self.url, f"{what} is not JSON ({e})") from None
 
     @property
     def tree(self) -> lxml.html.HtmlElement:

@@ -3,7 +3,6 @@ the section pages with their "기사 더보기" cursor."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -117,10 +116,7 @@ _SECTION_PATH = re.compile(r"/section/(\d{3})(?:/(\d{3}))?(?:/|$)")
 
 def _parse_template(page: Page) -> ListPage:
     """A feed block: `{"renderedComponent": {"SECTION_ARTICLE_LIST…": "<html>"}}`."""
-    try:
-        answer = json.loads(page.text)
-    except ValueError as e:
-        raise ParseError(page.url, f"naver list: block answer is not JSON ({e})") from None
+    answer = page.json("naver list: block answer")
     rendered = answer.get("renderedComponent") if isinstance(answer, dict) else None
     if not isinstance(rendered, dict):
         raise ParseError(page.url, "naver list: block answer without renderedComponent")

@@ -474,10 +474,7 @@ def parse_search(page: Page) -> SearchPage:
 
 def _parse_answer(page: Page) -> SearchPage:
     """A loader answer: `{"collection": [{"html", "script"}…], "url": next}`."""
-    try:
-        answer = json.loads(page.text)
-    except ValueError as e:
-        raise ParseError(page.url, f"naver search: loader answer is not JSON ({e})") from None
+    answer = page.json("naver search: loader answer")
     if not isinstance(answer, dict) or "collection" not in answer:
         raise ParseError(page.url, "naver search: loader answer without a collection")
     coll = answer["collection"]
