@@ -226,6 +226,12 @@ def open_pool(url: str, *, max_size: int = 4, name: str = "sosik") -> Any:
     return pool
 
 
+def database_exists(server_url: str, dbname: str) -> bool:
+    """Whether the server at `server_url` has a database named `dbname`."""
+    with connect(server_url) as conn:
+        return bool(conn.execute(_DATABASE_EXISTS, {"name": dbname}).fetchone()[0])
+
+
 def create_database(server_url: str, dbname: str) -> bool:
     """Create database `dbname` on the server unless it exists; True when it was created."""
     with connect(server_url) as conn:

@@ -171,6 +171,13 @@ def _row(conn: Conn, query: str, params: dict[str, Any]) -> dict[str, Any] | Non
     return rows[0] if rows else None
 
 
+def probe(conn: Conn) -> None:
+    """Touch the feed and the reader views: raises InsufficientPrivilege when the session may
+    not read them, UndefinedTable when migration 0007 is missing (run inside `reading`)."""
+    conn.execute("SELECT 1 FROM articles_feed LIMIT 0")
+    conn.execute("SELECT 1 FROM reader_runs LIMIT 0")
+
+
 def article(conn: Conn, article_id: int, *, limit: int = 100) -> dict[str, Any] | None:
     """The article's feed row with `addresses` (every URL, canonical first), `versions`
     (oldest first, the current one last), `cluster` (the other articles of its story, at

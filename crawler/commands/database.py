@@ -41,7 +41,14 @@ def status(args: argparse.Namespace) -> int:
     running crawls, the search index's backlog and indexer, and waiting spill files; 1 when no
     database answered.
     """
-    from db.connection import EMBEDDED_DBNAME, describe, embedded_status, sosik_home, with_dbname
+    from db.connection import (
+        EMBEDDED_DBNAME,
+        database_exists,
+        describe,
+        embedded_status,
+        sosik_home,
+        with_dbname,
+    )
 
     out = sys.stdout
     url = _external()
@@ -59,7 +66,7 @@ def status(args: argparse.Namespace) -> int:
         out.write(f"database    embedded PostgreSQL in {st.pgdata}: {state}\n")
         if st.running and st.socket_dir:
             server = f"postgresql://postgres:@/postgres?host={st.socket_dir}"
-            if _has_database(server, EMBEDDED_DBNAME):
+            if database_exists(server, EMBEDDED_DBNAME):
                 url = with_dbname(server, EMBEDDED_DBNAME)
             else:
                 answered = True
@@ -71,14 +78,6 @@ def status(args: argparse.Namespace) -> int:
         answered = _describe_database(url, out)
     _spill_status(out)
     return 0 if answered else 1
-
-
-def _has_database(server_url: str, name: str) -> bool:
-    from db.connection import connect
-
-    with connect(server_url) as conn:
-        row = conn.execute("SELECT EXISTS (SELECT FROM pg_database WHERE datname = %s)", [name])
-        return bool(row.fetchone()[0])
 
 
 def _spill_status(out: Any) -> None:

@@ -362,8 +362,7 @@ def check_reader(url: str) -> None:
     with connect(url) as conn:
         try:
             with readers.reading(conn):
-                conn.execute("SELECT 1 FROM articles_feed LIMIT 0")
-                conn.execute("SELECT 1 FROM reader_runs LIMIT 0")
+                readers.probe(conn)
         except psycopg.errors.InsufficientPrivilege as e:
             raise CommandError(
                 f"{describe(url)} may not act as {readers.READER_ROLE}: log in as a member "
