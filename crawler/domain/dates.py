@@ -144,8 +144,3 @@ def parse_date_arg(text: str) -> date:
     if len(digits) != 8:
         raise ValueError(f"not a date (want YYYY-MM-DD): {text!r}")
     return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-
-
-def iso_minutes(dt: datetime | None) -> str | None:
-    """ISO 8601 in KST, as GOLD.md writes timestamps."""
-    return None if dt is None else to_kst(dt).isoformat()
