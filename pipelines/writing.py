@@ -15,7 +15,7 @@ It tells two kinds of failure apart:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,36 +99,38 @@ def write(
 def _hits(
     conn: psycopg.Connection[Any], hits: list[SearchHit], options: StoreOptions, out: Written
 ) -> None:
-    if not hits:
-        return
-    try:
-        store_search_hits(conn, hits, options.crawl_run_id)
-        out.hits += len(hits)
-    except psycopg.Error as exc:
-        if is_transient(exc):
-            raise
-        if len(hits) == 1:
-            out.refused.append(Refused(hits[0], one_line(exc)))
-            return
-        mid = len(hits) // 2
-        _hits(conn, hits[:mid], options, out)
-        _hits(conn, hits[mid:], options, out)
+    def store(part: list[SearchHit]) -> None:
+        store_search_hits(conn, part, options.crawl_run_id)
+        out.hits += len(part)
+
+    _refusing_alone(store, hits, out)
 
 
 def _articles(
     conn: psycopg.Connection[Any], items: list[ArticleItem], options: StoreOptions, out: Written
 ) -> None:
-    if not items:
-        return
-    try:
+    def store(part: list[ArticleItem]) -> None:
         results = store_articles(
             conn,
-            items,
+            part,
             crawl_run_id=options.crawl_run_id,
             cluster_distance=options.cluster_distance,
             cluster_window_days=options.cluster_window_days,
             suspect_ratio=options.suspect_ratio,
         )
+        out.articles.extend(zip(part, results, strict=True))
+
+    _refusing_alone(store, items, out)
+
+
+def _refusing_alone(store: Callable[[list[Any]], None], items: list[Any], out: Written) -> None:
+    """`store(items)`; when the database refuses (not an outage: that is raised), the halves
+    are stored again, in order, down to the single item at fault, which goes to `out.refused`.
+    A part's results are recorded by `store` only when its statement succeeded."""
+    if not items:
+        return
+    try:
+        store(items)
     except psycopg.Error as exc:
         if is_transient(exc):
             raise
@@ -137,10 +139,8 @@ def _articles(
             out.refused.append(Refused(items[0], one_line(exc)))
             return
         mid = len(items) // 2
-        _articles(conn, items[:mid], options, out)
-        _articles(conn, items[mid:], options, out)
-        return
-    out.articles.extend(zip(items, results, strict=True))
+        _refusing_alone(store, items[:mid], out)
+        _refusing_alone(store, items[mid:], out)
 
 
 def one_line(exc: BaseException) -> str:
